@@ -1,0 +1,28 @@
+# Everyday commands. `just --list` shows them all.
+
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/provenance-target")
+
+# Run the whole service in one process (embedded mode, SQLite, no servers needed).
+run *ARGS:
+    cargo run --release -p provenance -- serve {{ARGS}}
+
+# The README's test command: everything that needs no external service.
+test *ARGS:
+    cargo test --workspace {{ARGS}}
+
+# Tests including those that need the local Postgres, RabbitMQ and Redis.
+test-all:
+    cargo test --workspace -- --include-ignored
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Exactly what CI runs.
+ci:
+    bash .ci/run

@@ -1,0 +1,195 @@
+//! The server's one error type, rendered as `application/problem+json` (RFC 9457) with the
+//! request id and, for invalid input, a JSON pointer per field. Each variant has an
+//! [`ErrorCode`], so REST and gRPC answer the same failure the same way.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use provenance_core::access::Scope;
+use provenance_core::ingest::IngestError;
+use provenance_core::{FieldError, ValidationErrors};
+use provenance_store::StoreError;
+use serde::Serialize;
+
+use crate::request_context;
+
+/// Stable error codes, shared by every transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Malformed,
+    Invalid,
+    TooLarge,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    NotReady,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> StatusCode {
+        match self {
+            Self::Malformed => StatusCode::BAD_REQUEST,
+            Self::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict | Self::NotReady => StatusCode::CONFLICT,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem `type` slug (`https://provenance.dev/problems/<slug>`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed-request",
+            Self::Invalid => "validation-error",
+            Self::TooLarge => "payload-too-large",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not-found",
+            Self::Conflict => "conflict",
+            Self::NotReady => "not-ready",
+            Self::Internal => "internal-error",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Malformed => "Malformed request",
+            Self::Invalid => "Invalid request",
+            Self::TooLarge => "Request too large",
+            Self::Unauthenticated => "Authentication required",
+            Self::Forbidden => "Insufficient scope",
+            Self::NotFound => "Not found",
+            Self::Conflict => "Conflict",
+            Self::NotReady => "Not ready",
+            Self::Internal => "Internal server error",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {}", .0.detail)]
+    Malformed(FieldError),
+    #[error(transparent)]
+    Invalid(ValidationErrors),
+    #[error("{limit} exceeded")]
+    TooLarge { limit: &'static str, error: FieldError },
+    #[error("missing or invalid API key")]
+    Unauthenticated,
+    #[error("this API key lacks the {} scope", .0.as_str())]
+    Forbidden(Scope),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotReady(String),
+    /// Logged with its cause; the client sees a generic message and the request id.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Malformed(_) => ErrorCode::Malformed,
+            Self::Invalid(_) => ErrorCode::Invalid,
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::NotReady(_) => ErrorCode::NotReady,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn invalid(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Invalid(ValidationErrors::single(pointer, detail))
+    }
+
+    fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::Malformed(e) | Self::TooLarge { error: e, .. } => vec![e.clone()],
+            Self::Invalid(e) => e.0.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Malformed(f) => Self::Malformed(f),
+            IngestError::TooLarge { limit, error } => Self::TooLarge { limit, error },
+            IngestError::Invalid(v) => Self::Invalid(v),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("resource"),
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::IdempotencyMismatch => Self::Invalid(ValidationErrors::single(
+                "",
+                "the Idempotency-Key header was already used with a different request body",
+            )),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The RFC 9457 problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let ctx = request_context::current();
+        let detail = match &self {
+            Self::Internal(cause) => {
+                tracing::error!(request_id = ?ctx.as_ref().map(|c| &c.request_id), %cause, "internal error");
+                "the server failed to handle this request; quote the request id when reporting it".to_string()
+            }
+            Self::Invalid(e) => format!("{} invalid field(s)", e.0.len()),
+            other => other.to_string(),
+        };
+        let problem = Problem {
+            type_: format!("https://provenance.dev/problems/{}", code.slug()),
+            title: code.title().to_string(),
+            status: code.http_status().as_u16(),
+            detail,
+            instance: ctx.as_ref().map(|c| c.path.clone()),
+            request_id: ctx.map(|c| c.request_id),
+            errors: self.field_errors(),
+        };
+        let mut response = (code.http_status(), Json(problem)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if code == ErrorCode::Unauthenticated {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

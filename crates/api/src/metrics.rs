@@ -1,0 +1,70 @@
+//! Prometheus metrics (SPEC §8): one process-wide recorder, the HTTP request middleware, and the
+//! `/metrics` endpoint, which also refreshes the gauges that are read from the store.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use provenance_core::AnalysisStatus;
+use provenance_store::topics;
+
+use crate::state::AppState;
+
+const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The process-wide recorder; installed on first use, so many apps in one test process share it.
+pub fn handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("bucket list is not empty");
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (e.g. by an embedding program); then our
+            // handle still renders what we record through it.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Count and time every request by method, route template and status.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics` — Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(counts) = state.store.count_by_status().await {
+        // Every status is exported, zero included, so dashboards see a series from the start.
+        for status in
+            [AnalysisStatus::Queued, AnalysisStatus::Running, AnalysisStatus::Completed, AnalysisStatus::Failed]
+        {
+            let n = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+            metrics::gauge!("provenance_analyses", "status" => status.as_str()).set(n as f64);
+        }
+    }
+    if let Ok(depth) = state.store.outbox_depth(topics::ANALYSIS_JOBS).await {
+        metrics::gauge!("provenance_queue_depth", "queue" => topics::ANALYSIS_JOBS).set(depth as f64);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{analyses, api_keys, detectors, health, keys, results};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Provenance API",
+        description = "Attribution, risk and signed merge decisions for pull requests written by AI agents and humans.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        analyses::submit, analyses::get, analyses::list,
+        results::decision, results::findings, results::lines, results::bundle, results::sarif,
+        detectors::capabilities, keys::list,
+        api_keys::create, api_keys::list, api_keys::revoke,
+        health::live, health::ready, health::startup,
+        crate::metrics::render,
+    ),
+    components(schemas(crate::error::Problem, provenance_core::FieldError)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "analyses", description = "Submit change sets and follow their progress"),
+        (name = "results", description = "Decisions, findings, attributed lines, signed bundles, SARIF"),
+        (name = "detectors", description = "What evaluates the code"),
+        (name = "keys", description = "Public keys that verify bundles"),
+        (name = "api-keys", description = "API key management (admin)"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("pvn_<id>_<secret>").build(),
+            ),
+        );
+        components
+            .add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}

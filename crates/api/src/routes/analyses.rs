@@ -1,0 +1,270 @@
+//! `POST /v1/analysis`, `GET /v1/analysis/{id}` and `GET /v1/analyses`: accepting work and
+//! reporting its progress. Submission validates everything, then stores the analysis, its lines
+//! and its job in one transaction and answers 202; it never runs detectors.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use prost::Message;
+use provenance_core::access::Scope;
+use provenance_core::decision::RiskSummary;
+use provenance_core::digest::sha256_hex;
+use provenance_core::ingest::{SubmitAnalysisRequest, parse_submission};
+use provenance_core::{Analysis, AnalysisError, AnalysisId, AnalysisStatus, FieldError, Outcome, RepoName};
+use provenance_proto::v1::AnalysisJob;
+use provenance_store::{AnalysisFilter, IdempotencyKey, OutboxMessage, PageRequest, Submitted, topics};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::routes::{PageQuery, parse_analysis_id};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubmitAnalysisResponse {
+    pub analysis_id: AnalysisId,
+    pub status: AnalysisStatus,
+    /// Where to poll for progress.
+    pub status_url: String,
+    /// `true` when an identical submission already existed and is returned instead.
+    pub deduplicated: bool,
+}
+
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// Submit a change set for analysis.
+///
+/// Accepts the legacy `provenance_data.changed_lines[]` wire format and/or a unified `diff`.
+/// Returns 202 with the analysis id; poll `status_url` until `completed` or `failed`. An
+/// identical resubmission returns the existing analysis with 200 and `deduplicated: true`.
+#[utoipa::path(
+    post, path = "/v1/analysis", tag = "analyses",
+    request_body = SubmitAnalysisRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats within 24 h return the first response")),
+    responses(
+        (status = 202, description = "Accepted and queued", body = SubmitAnalysisResponse),
+        (status = 200, description = "Identical analysis already exists", body = SubmitAnalysisResponse),
+        (status = 400, description = "Malformed JSON or wrong field type", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over a size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn submit(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    principal.require(Scope::AnalysisWrite)?;
+    let body = body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => ApiError::TooLarge {
+            limit: "max_body_bytes",
+            error: FieldError::new("", format!("request body is larger than {} bytes", state.limits.max_body_bytes)),
+        },
+        other => ApiError::Malformed(FieldError::new("", other.body_text())),
+    })?;
+    let idempotency = idempotency_key(&headers, &body)?;
+    let new = parse_submission(&body, &state.limits, &principal.tenant_id, Utc::now())?;
+    let job = AnalysisJob {
+        job_id: new.id.to_string(),
+        tenant_id: new.tenant_id.to_string(),
+        analysis_id: new.id.to_string(),
+        traceparent: String::new(),
+        enqueued_at_unix_ms: new.created_at.timestamp_millis(),
+    };
+    let message =
+        OutboxMessage { topic: topics::ANALYSIS_JOBS.into(), key: new.id.to_string(), payload: job.encode_to_vec() };
+    let (status, analysis, deduplicated, replayed) =
+        match state.store.submit_analysis(&new, idempotency.as_ref(), &message).await? {
+            Submitted::Created(a) => (StatusCode::ACCEPTED, a, false, false),
+            Submitted::Deduplicated(a) => (StatusCode::OK, a, true, false),
+            Submitted::Replayed(a) => (StatusCode::ACCEPTED, a, false, true),
+        };
+    if status == StatusCode::ACCEPTED && !replayed {
+        metrics::counter!("provenance_analyses_submitted_total").increment(1);
+        tracing::info!(analysis_id = %analysis.id, lines = new.lines.len(), "analysis accepted");
+    }
+    let status_url = format!("{}/v1/analysis/{}", state.public_base_url, analysis.id);
+    let location = HeaderValue::from_str(&status_url).ok();
+    let body = SubmitAnalysisResponse { analysis_id: analysis.id, status: analysis.status, status_url, deduplicated };
+    let mut response = (status, Json(body)).into_response();
+    if let Some(location) = location {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn idempotency_key(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<IdempotencyKey>> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| ApiError::invalid("", "the Idempotency-Key header must be 1 to 255 visible characters"))?;
+    Ok(Some(IdempotencyKey { key: key.to_string(), request_sha256: sha256_hex(body) }))
+}
+
+/// A short view of the decision inside an analysis.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionSummary {
+    pub outcome: Outcome,
+    pub fired_rules: Vec<FiredRuleSummary>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FiredRuleSummary {
+    pub rule: String,
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AnalysisView {
+    pub id: AnalysisId,
+    pub status: AnalysisStatus,
+    pub repo: RepoName,
+    pub pr_number: u64,
+    pub base_sha: String,
+    pub head_sha: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    pub report_mode: provenance_core::ReportMode,
+    pub lines_total: u64,
+    pub findings_total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_summary: Option<RiskSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<AnalysisError>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl AnalysisView {
+    fn from_analysis(a: Analysis) -> Self {
+        Self {
+            id: a.id,
+            status: a.status,
+            repo: a.repo,
+            pr_number: a.pr_number,
+            base_sha: a.base_sha.to_string(),
+            head_sha: a.head_sha.to_string(),
+            branch: a.branch,
+            report_mode: a.report_mode,
+            lines_total: a.lines_total,
+            findings_total: a.findings_total,
+            risk_summary: None,
+            decision: None,
+            error: a.error,
+            metadata: a.metadata,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            started_at: a.started_at,
+            completed_at: a.completed_at,
+        }
+    }
+}
+
+/// Get an analysis: status, counts, and once completed the risk summary and decision.
+#[utoipa::path(
+    get, path = "/v1/analysis/{id}", tag = "analyses",
+    params(("id" = String, Path, description = "Analysis id (`an_…`)")),
+    responses(
+        (status = 200, body = AnalysisView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AnalysisView>> {
+    principal.require(Scope::AnalysisRead)?;
+    let id = parse_analysis_id(&id)?;
+    let analysis = state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+    let completed = analysis.status == AnalysisStatus::Completed;
+    let mut view = AnalysisView::from_analysis(analysis);
+    if completed && let Some(d) = state.store.get_decision(&principal.tenant_id, &id).await? {
+        view.risk_summary = Some(d.risk_summary);
+        view.decision = Some(DecisionSummary {
+            outcome: d.outcome,
+            fired_rules: d
+                .fired_rules
+                .into_iter()
+                .map(|r| FiredRuleSummary { rule: r.rule, outcome: r.outcome, reason: r.reason })
+                .collect(),
+        });
+    }
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Only analyses of this repository (`owner/name`).
+    pub repo: Option<String>,
+    /// Only analyses of this pull request number.
+    pub pr_number: Option<String>,
+    /// Only analyses in this status.
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AnalysisList {
+    pub items: Vec<AnalysisView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// List analyses, newest first, with cursor pagination.
+#[utoipa::path(
+    get, path = "/v1/analyses", tag = "analyses", params(ListQuery),
+    responses((status = 200, body = AnalysisList), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<AnalysisList>> {
+    principal.require(Scope::AnalysisRead)?;
+    let mut errors = provenance_core::ValidationErrors::default();
+    let filter = AnalysisFilter {
+        repo: q.repo.as_deref().and_then(|r| RepoName::parse(r).map_err(|e| errors.push("/repo", e)).ok()),
+        pr_number: q
+            .pr_number
+            .as_deref()
+            .and_then(|p| p.parse::<u64>().map_err(|_| errors.push("/pr_number", "must be a positive integer")).ok()),
+        status: q.status.as_deref().and_then(|s| {
+            AnalysisStatus::parse(s)
+                .ok_or(())
+                .map_err(|_| errors.push("/status", "must be one of queued, running, completed, failed"))
+                .ok()
+        }),
+    };
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.to_request(&mut errors);
+    errors.into_result(()).map_err(ApiError::Invalid)?;
+    let page =
+        state.store.list_analyses(&principal.tenant_id, &filter, &page.unwrap_or(PageRequest::first(50))).await?;
+    Ok(Json(AnalysisList {
+        items: page.items.into_iter().map(AnalysisView::from_analysis).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}

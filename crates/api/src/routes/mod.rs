@@ -1,0 +1,83 @@
+//! The REST routes, one module per resource. `router` is the one place that lists them all.
+
+pub mod analyses;
+pub mod api_keys;
+pub mod detectors;
+pub mod docs;
+pub mod health;
+pub mod keys;
+pub mod results;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use provenance_core::{AnalysisId, ValidationErrors};
+use provenance_store::PageRequest;
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/analysis",
+            // Leave a little room above the limit so an oversized body is answered by our own
+            // check, with a problem document naming the limit.
+            post(analyses::submit).layer(DefaultBodyLimit::max(state.limits.max_body_bytes.saturating_add(1))),
+        )
+        .route("/v1/analyses", get(analyses::list))
+        .route("/v1/analysis/{id}", get(analyses::get))
+        .route("/v1/analysis/{id}/decision", get(results::decision))
+        .route("/v1/analysis/{id}/findings", get(results::findings))
+        .route("/v1/analysis/{id}/lines", get(results::lines))
+        .route("/v1/analysis/{id}/bundle", get(results::bundle))
+        .route("/v1/analysis/{id}/sarif", get(results::sarif))
+        .route("/v1/detectors/capabilities", get(detectors::capabilities))
+        .route("/v1/keys", get(keys::list))
+        .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke))
+        .route("/health/live", get(health::live))
+        .route("/healthz", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/health/startup", get(health::startup))
+        .route("/metrics", get(crate::metrics::render))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/", get(docs::page))
+        .route("/docs/{asset}", get(docs::asset))
+}
+
+/// Ids are opaque to clients: a malformed one is simply not found.
+pub(crate) fn parse_analysis_id(id: &str) -> ApiResult<AnalysisId> {
+    id.parse().map_err(|_| ApiError::NotFound("analysis"))
+}
+
+/// `?limit=&cursor=` of a paginated list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub(crate) fn to_request(&self, errors: &mut ValidationErrors) -> Option<PageRequest> {
+        match PageRequest::from_query(self.limit, self.cursor.as_deref()) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                let pointer = if why.contains("cursor") { "/cursor" } else { "/limit" };
+                errors.push(pointer, why);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn parse(&self) -> ApiResult<PageRequest> {
+        let mut errors = ValidationErrors::default();
+        let page = self.to_request(&mut errors);
+        errors.into_result(()).map_err(ApiError::Invalid)?;
+        Ok(page.unwrap_or(PageRequest::first(PageRequest::DEFAULT_LIMIT)))
+    }
+}

@@ -1,0 +1,125 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use provenance_cli::settings::{Overrides, Settings};
+use provenance_cli::{api_keys, embedded, keys, logging, submit, verify};
+
+/// Provenance: who wrote every changed line, what risk it carries, and whether it may merge —
+/// signed so anyone can verify it offline.
+#[derive(Debug, Parser)]
+#[command(name = "provenance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API and the worker in one process on SQLite (embedded mode).
+    Serve {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// REST listen address (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        #[arg(long)]
+        grpc_listen: Option<SocketAddr>,
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Submit a change set, wait for the decision, write SARIF and the signed bundle.
+    Submit(submit::SubmitArgs),
+    /// Verify a signed bundle offline and print its statement.
+    Verify(verify::VerifyArgs),
+    /// Manage API keys.
+    ApiKeys(api_keys::ApiKeysArgs),
+    /// Show or rotate the signing keys.
+    Keys(keys::KeysArgs),
+    /// Show the effective configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Print {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Serve { data_dir, listen, grpc_listen, config } => {
+            let overrides = Overrides { data_dir, http_listen: listen, grpc_listen };
+            let settings = Settings::load(config.as_deref(), &overrides).map_err(|e| anyhow::anyhow!(e))?;
+            logging::init(settings.log_format);
+            serve(settings).await?;
+            Ok(0)
+        }
+        Command::Submit(args) => Ok(submit::run(args).await? as u8),
+        Command::Verify(args) => verify::run(args).await.map(|()| 0),
+        Command::ApiKeys(args) => api_keys::run(args).await.map(|()| 0),
+        Command::Keys(args) => keys::run(args).map(|()| 0),
+        Command::Config { command: ConfigCommand::Print { config } } => {
+            let settings = Settings::load(config.as_deref(), &Overrides::default()).map_err(|e| anyhow::anyhow!(e))?;
+            print!("{}", settings.redacted_toml());
+            Ok(0)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let server = embedded::start(&settings).await?;
+    eprintln!("Provenance {} listening on {}", env!("CARGO_PKG_VERSION"), server.base_url());
+    eprintln!("  API docs:    {}/docs", server.base_url());
+    eprintln!("  data dir:    {}", settings.data_dir.display());
+    eprintln!("  signing key: {}", server.keyring.current().keyid);
+    match (&server.admin_key_file, server.admin_key_created) {
+        (Some(path), true) => eprintln!("  admin API key created and written to {} (mode 0600)", path.display()),
+        (Some(path), false) => eprintln!("  admin API key: {}", path.display()),
+        (None, _) => eprintln!("  admin API key: from PROVENANCE_BOOTSTRAP_ADMIN_KEY"),
+    }
+    shutdown_signal().await;
+    eprintln!("shutting down: finishing in-flight requests and jobs");
+    server.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,382 @@
+//! End to end: the embedded server on port 0, driven over HTTP like a CI client would, and the
+//! `provenance` binary verifying what it returns.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use provenance_cli::embedded::{self, Embedded};
+use provenance_cli::settings::Settings;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const ACCEPTANCE: &str = r#"{"repo":"acme/shop","pr_number":"42","base_sha":"abc123","head_sha":"def456","provenance_data":{"changed_lines":[{"file_path":"api/orders.py","line_number":128,"change_type":"added","content":"query = f\"SELECT * FROM orders WHERE id = {order_id}\"","language":"python","attribution":{"agent_id":"claude-3-opus"}}]}}"#;
+
+struct TestServer {
+    server: Embedded,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings { data_dir: dir.path().join("data"), ..Settings::default() };
+        settings.http_listen = "127.0.0.1:0".parse().unwrap();
+        let server = embedded::start(&settings).await.expect("the embedded server starts");
+        Self { server, http: reqwest::Client::new(), dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.server.admin_token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(&self.server.admin_token).send().await.unwrap()
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn wait_completed(&self, id: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let a = self.get_json(&format!("/v1/analysis/{id}")).await;
+            match a["status"].as_str() {
+                Some("completed") => return a,
+                Some("failed") => panic!("analysis failed: {a}"),
+                _ if started.elapsed() > Duration::from_secs(30) => panic!("analysis stuck: {a}"),
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    async fn analyses_count(&self) -> usize {
+        self.get_json("/v1/analyses").await["items"].as_array().unwrap().len()
+    }
+}
+
+fn provenance_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_provenance"))
+}
+
+fn write_public_key(server: &TestServer, path: &Path) {
+    std::fs::write(path, &server.server.keyring.current().public_key_pem).unwrap();
+}
+
+#[tokio::test]
+async fn the_acceptance_payload_runs_to_a_verified_decision_citing_the_sql_injection() {
+    let s = TestServer::start().await;
+    let r = s.post("/v1/analysis", ACCEPTANCE).await;
+    assert_eq!(r.status(), 202);
+    let accepted: Value = r.json().await.unwrap();
+    let id = accepted["analysis_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("an_"));
+    assert_eq!(accepted["status"], "queued");
+    assert_eq!(accepted["status_url"], format!("/v1/analysis/{id}"));
+
+    let analysis = s.wait_completed(&id).await;
+    assert!(analysis["findings_total"].as_u64().unwrap() >= 1);
+    assert!(analysis["risk_summary"]["by_category"]["sqli"].as_u64().unwrap() >= 1);
+
+    let findings = s.get_json(&format!("/v1/analysis/{id}/findings")).await;
+    let sqli = findings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["category"] == "sqli")
+        .expect("an SQL injection finding");
+    assert_eq!(sqli["location"]["file_path"], "api/orders.py");
+    assert_eq!(sqli["location"]["start_line"], 128);
+    assert_eq!(sqli["attribution"]["agent_id"], "claude-3-opus");
+    assert_eq!(sqli["attribution"]["source"], "declared");
+
+    let decision = s.get_json(&format!("/v1/analysis/{id}/decision")).await;
+    assert_ne!(decision["outcome"], "allow");
+    let cited = decision["fired_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["finding_ids"].as_array().is_some_and(|ids| ids.contains(&sqli["id"])));
+    assert!(cited, "the decision cites the finding: {decision}");
+
+    let lines = s.get_json(&format!("/v1/analysis/{id}/lines")).await;
+    assert_eq!(lines["items"][0]["attribution"]["contributor"], "ai");
+    assert_eq!(lines["items"][0]["attribution"]["confidence"], 0.9);
+
+    // The bundle verifies with the CLI, offline, and names the SARIF by digest.
+    let bundle = s.get_json(&format!("/v1/analysis/{id}/bundle")).await;
+    let bundle_path = s.dir.path().join("bundle.json");
+    std::fs::write(&bundle_path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let key_path = s.dir.path().join("pub.pem");
+    write_public_key(&s, &key_path);
+    let out = provenance_bin()
+        .args(["verify", bundle_path.to_str().unwrap(), "--key", key_path.to_str().unwrap()])
+        .args(["--repo", "acme/shop", "--sha", "def456"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "verify failed: {}", String::from_utf8_lossy(&out.stderr));
+    let statement: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(statement["predicate"]["outcome"], decision["outcome"]);
+    assert_eq!(statement["predicate"]["analysis_id"], id);
+
+    let sarif_bytes = s.get(&format!("/v1/analysis/{id}/sarif")).await.bytes().await.unwrap();
+    let sarif_digest = hex::encode(Sha256::digest(&sarif_bytes));
+    let sarif_subject = statement["subject"].as_array().unwrap().iter().find(|s| s["name"] == "sarif").unwrap();
+    assert_eq!(sarif_subject["digest"]["sha256"], sarif_digest, "the served SARIF is the one that was signed");
+
+    // One changed byte of the payload and verification fails.
+    let mut tampered = bundle.clone();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut payload = b64.decode(tampered["payload"].as_str().unwrap()).unwrap();
+    let at = payload.windows(5).position(|w| w == b"block" || w == b"warn\"").unwrap_or(10);
+    payload[at] ^= 0x01;
+    tampered["payload"] = json!(b64.encode(payload));
+    std::fs::write(&bundle_path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let out = provenance_bin()
+        .args(["verify", bundle_path.to_str().unwrap(), "--key", key_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("verification FAILED"));
+
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_served_sarif_validates_against_the_official_schema() {
+    let s = TestServer::start().await;
+    let id = s.post("/v1/analysis", ACCEPTANCE).await.json::<Value>().await.unwrap()["analysis_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.wait_completed(&id).await;
+    let r = s.get(&format!("/v1/analysis/{id}/sarif")).await;
+    assert_eq!(r.headers()["content-type"], "application/sarif+json");
+    let sarif: Value = r.json().await.unwrap();
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/fixtures/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
+    assert_eq!(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 128);
+    s.server.stop().await.unwrap();
+}
+
+async fn assert_problem(r: reqwest::Response, status: u16, pointer: &str) -> Value {
+    assert_eq!(r.status(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert!(r.headers().contains_key("x-request-id"));
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["status"], status);
+    assert!(p["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    let pointers: Vec<&str> = p["errors"].as_array().unwrap().iter().filter_map(|e| e["pointer"].as_str()).collect();
+    assert!(pointers.contains(&pointer), "{pointer} not in {p}");
+    p
+}
+
+#[tokio::test]
+async fn invalid_submissions_get_problem_details_naming_the_field_and_store_nothing() {
+    let s = TestServer::start().await;
+    let traversal = ACCEPTANCE.replace("api/orders.py", "../etc/passwd");
+    assert_problem(s.post("/v1/analysis", traversal).await, 422, "/provenance_data/changed_lines/0/file_path").await;
+    let missing_repo = ACCEPTANCE.replace(r#""repo":"acme/shop","#, "");
+    assert_problem(s.post("/v1/analysis", missing_repo).await, 422, "/repo").await;
+    let wrong_type = ACCEPTANCE.replace(r#""line_number":128"#, r#""line_number":"one hundred""#);
+    assert_problem(s.post("/v1/analysis", wrong_type).await, 400, "/provenance_data/changed_lines/0/line_number").await;
+    let huge = format!(r#"{{"repo":"acme/shop","diff":"{}"}}"#, "x".repeat(17 * 1024 * 1024));
+    let p = assert_problem(s.post("/v1/analysis", huge).await, 413, "").await;
+    assert!(p["detail"].as_str().unwrap().contains("max_body_bytes"), "{p}");
+    assert_problem(s.post("/v1/analysis", "{not json").await, 400, "").await;
+    assert_eq!(s.analyses_count().await, 0, "no analysis was created");
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_refused() {
+    let s = TestServer::start().await;
+    let r = s.http.post(s.url("/v1/analysis")).body(ACCEPTANCE).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let forged = format!("pvn_key_01JDQ7Z4V3K8M2N5P6R7S8T9VW_{}", "0".repeat(64));
+    let r = s.http.get(s.url("/v1/analyses")).bearer_auth(forged).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    // Public endpoints need no key.
+    assert_eq!(s.http.get(s.url("/v1/keys")).send().await.unwrap().status(), 200);
+    assert_eq!(s.http.get(s.url("/health/live")).send().await.unwrap().status(), 200);
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_submit_and_a_revoked_key_stops_working() {
+    let s = TestServer::start().await;
+    let created: Value =
+        s.post("/v1/api-keys", r#"{"name":"reader","scopes":["analysis:read"]}"#).await.json().await.unwrap();
+    let token = created["token"].as_str().unwrap();
+    let r = s.http.post(s.url("/v1/analysis")).bearer_auth(token).body(ACCEPTANCE).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = s.http.get(s.url("/v1/analyses")).header("x-api-key", token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let del = s
+        .http
+        .delete(s.url(&format!("/v1/api-keys/{}", created["id"].as_str().unwrap())))
+        .bearer_auth(&s.server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 204);
+    let r = s.http.get(s.url("/v1/analyses")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn resubmissions_are_deduplicated_and_idempotency_keys_replay_the_first_answer() {
+    let s = TestServer::start().await;
+    let first: Value = s.post("/v1/analysis", ACCEPTANCE).await.json().await.unwrap();
+    let again = s.post("/v1/analysis", ACCEPTANCE).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["analysis_id"], first["analysis_id"]);
+    assert_eq!(again["deduplicated"], true);
+
+    let other = ACCEPTANCE.replace("def456", "fed654");
+    let keyed = |body: String| {
+        s.http
+            .post(s.url("/v1/analysis"))
+            .bearer_auth(&s.server.admin_token)
+            .header("idempotency-key", "ci-run-17")
+            .body(body)
+            .send()
+    };
+    let a = keyed(other.clone()).await.unwrap();
+    assert_eq!(a.status(), 202);
+    let a: Value = a.json().await.unwrap();
+    let b = keyed(other.clone()).await.unwrap();
+    assert_eq!(b.status(), 202);
+    assert_eq!(b.headers()["idempotent-replayed"], "true");
+    assert_eq!(b.json::<Value>().await.unwrap()["analysis_id"], a["analysis_id"]);
+    let c = keyed(other.replace("fed654", "fed655")).await.unwrap();
+    assert_eq!(c.status(), 422, "the same key with another body is refused");
+    assert_eq!(s.analyses_count().await, 2);
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_echoes_the_callers() {
+    let s = TestServer::start().await;
+    let r = s.http.get(s.url("/health/live")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-abc-123");
+    let r = s.http.get(s.url("/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn operations_endpoints_report_health_metrics_openapi_and_docs() {
+    let s = TestServer::start().await;
+    let ready: Value = s.get_json("/health/ready").await;
+    assert_eq!(ready["status"], "ok");
+    let names: Vec<&str> =
+        ready["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["database", "queue"]);
+    assert_eq!(s.get_json("/healthz").await["status"], "ok");
+    assert_eq!(s.get("/health/startup").await.status(), 200);
+
+    let openapi: Value = s.get_json("/openapi.json").await;
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(openapi["paths"]["/v1/analysis"]["post"].is_object());
+    let docs = s.get("/docs").await.text().await.unwrap();
+    assert!(docs.contains("/docs/swagger-ui-bundle.js") && !docs.contains("https://"), "the page loads nothing remote");
+    assert_eq!(s.get("/docs/swagger-ui-bundle.js").await.status(), 200);
+
+    let caps: Value = s.get_json("/v1/detectors/capabilities").await;
+    let det = &caps["detectors"][0];
+    assert_eq!(det["rulepack_sha256"].as_str().unwrap().len(), 64);
+    assert!(det["rules"].as_array().unwrap().len() >= 10);
+    let keys: Value = s.get_json("/v1/keys").await;
+    assert_eq!(keys["keys"][0]["keyid"].as_str().unwrap().len(), 64);
+
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+    assert!(metrics.contains("http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("provenance_analyses"));
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_reuses_the_admin_key_and_the_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings { data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    settings.http_listen = "127.0.0.1:0".parse().unwrap();
+    let first = embedded::start(&settings).await.unwrap();
+    assert!(first.admin_key_created);
+    let path = first.admin_key_file.clone().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let (token, keyid) = (first.admin_token.clone(), first.keyring.current().keyid.clone());
+    first.stop().await.unwrap();
+
+    let second = embedded::start(&settings).await.unwrap();
+    assert!(!second.admin_key_created);
+    assert_eq!(second.admin_token, token);
+    assert_eq!(second.keyring.current().keyid, keyid);
+    second.stop().await.unwrap();
+}
+
+// Multi-threaded: the test blocks on the CLI process while the server answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_diffs_a_git_repository_writes_the_reports_and_fails_on_block() {
+    let s = TestServer::start().await;
+    let repo = s.dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.join("app.py"), "import os\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "base"]);
+    // A hard-coded AWS key is a critical secret: the default policy blocks.
+    std::fs::write(repo.join("app.py"), "import os\nAWS_KEY = \"AKIA4HKX2QJ7WZ5N3TPR\"\n").unwrap();
+    git(&["commit", "-qam", "add key"]);
+
+    let out_dir = s.dir.path().join("out");
+    let out = provenance_bin()
+        .args(["submit", "--server", &s.server.base_url(), "--api-key", &s.server.admin_token])
+        .args(["--repo-dir", repo.to_str().unwrap(), "--base", "HEAD~1", "--repo", "acme/shop", "--pr", "7"])
+        .args(["--out-dir", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "block exits 2: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("BLOCK"), "{stdout}");
+    assert!(stdout.contains("app.py:2"), "{stdout}");
+    assert!(out_dir.join("provenance.sarif").exists());
+    assert!(out_dir.join("provenance-bundle.json").exists());
+    s.server.stop().await.unwrap();
+}

@@ -1,0 +1,201 @@
+//! Who wrote a line, how we know, and how sure we are (SPEC §3). Resolution takes the strongest
+//! available source; a human author is never turned into an agent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::line::ChangedLine;
+use crate::names::AgentId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Contributor {
+    Ai,
+    Human,
+    Mixed,
+    Unknown,
+}
+
+impl Contributor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ai => "ai",
+            Self::Human => "human",
+            Self::Mixed => "mixed",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// How an attribution is known, strongest first (SPEC §3 tiers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionSource {
+    Signed,
+    Declared,
+    GitAiNote,
+    AgentTrace,
+    Trailer,
+    BotAuthor,
+    Footer,
+    Resolver,
+    None,
+}
+
+impl AttributionSource {
+    /// The confidence a source earns by its tier.
+    pub fn confidence(self) -> f64 {
+        match self {
+            Self::Signed => 1.0,
+            Self::Declared | Self::GitAiNote | Self::AgentTrace => 0.9,
+            Self::Trailer | Self::BotAuthor => 0.8,
+            Self::Footer => 0.6,
+            Self::Resolver => 0.5,
+            Self::None => 0.0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Declared => "declared",
+            Self::GitAiNote => "git_ai_note",
+            Self::AgentTrace => "agent_trace",
+            Self::Trailer => "trailer",
+            Self::BotAuthor => "bot_author",
+            Self::Footer => "footer",
+            Self::Resolver => "resolver",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The resolved authorship of one line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attribution {
+    pub contributor: Contributor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    pub source: AttributionSource,
+    pub confidence: f64,
+    /// Evidence problems policy can act on, e.g. `signature_invalid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+}
+
+impl Attribution {
+    pub fn unknown() -> Self {
+        Self {
+            contributor: Contributor::Unknown,
+            agent_id: None,
+            model_id: None,
+            session_id: None,
+            source: AttributionSource::None,
+            confidence: 0.0,
+            flags: Vec::new(),
+        }
+    }
+
+    /// Whether some source told us who wrote the line.
+    pub fn is_known(&self) -> bool {
+        self.contributor != Contributor::Unknown
+    }
+
+    /// The agent a line counts for in per-agent summaries (`human`/`unknown` otherwise).
+    pub fn agent_label(&self) -> String {
+        match (&self.agent_id, self.contributor) {
+            (Some(agent), _) => agent.to_string(),
+            (None, c) => c.as_str().to_string(),
+        }
+    }
+}
+
+impl Default for Attribution {
+    fn default() -> Self {
+        Self::unknown()
+    }
+}
+
+/// Resolve a line's attribution from what was submitted with it. Today this reads the declared
+/// fields; stronger and inferred sources (signatures, notes, trailers) slot in by tier.
+pub fn resolve_attribution(line: &ChangedLine) -> Attribution {
+    let Some(declared) = line.declared.as_ref().filter(|d| !d.is_empty()) else {
+        return Attribution::unknown();
+    };
+    let contributor = match (declared.contributor, &declared.agent_id) {
+        (Some(c), _) => c,
+        (None, Some(_)) => Contributor::Ai,
+        (None, None) if declared.model_id.is_some() => Contributor::Ai,
+        (None, None) => Contributor::Unknown,
+    };
+    if contributor == Contributor::Unknown {
+        return Attribution::unknown();
+    }
+    let source = AttributionSource::Declared;
+    Attribution {
+        contributor,
+        // A line declared human keeps no agent id, whatever else came with it.
+        agent_id: (contributor != Contributor::Human).then(|| declared.agent_id.clone()).flatten(),
+        model_id: declared.model_id.clone(),
+        session_id: declared.session_id.clone(),
+        source,
+        confidence: source.confidence(),
+        flags: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::{ChangeType, DeclaredAttribution};
+    use crate::names::RepoPath;
+
+    fn line(declared: Option<DeclaredAttribution>) -> ChangedLine {
+        ChangedLine {
+            file_path: RepoPath::parse("a.py").unwrap(),
+            line_number: 1,
+            change_type: ChangeType::Added,
+            content: Some("x = 1".into()),
+            language: None,
+            author_identity: None,
+            declared,
+            content_sha256: None,
+            attestation_signature: None,
+            attribution: Attribution::unknown(),
+        }
+    }
+
+    #[test]
+    fn a_declared_agent_id_makes_the_line_ai_written_with_tier_two_confidence() {
+        let a = resolve_attribution(&line(Some(DeclaredAttribution {
+            agent_id: Some(AgentId::parse("claude-3-opus").unwrap()),
+            ..Default::default()
+        })));
+        assert_eq!(a.contributor, Contributor::Ai);
+        assert_eq!(a.agent_id.unwrap().as_str(), "claude-3-opus");
+        assert_eq!(a.source, AttributionSource::Declared);
+        assert_eq!(a.confidence, 0.9);
+    }
+
+    #[test]
+    fn a_line_declared_human_is_never_given_an_agent() {
+        let a = resolve_attribution(&line(Some(DeclaredAttribution {
+            contributor: Some(Contributor::Human),
+            agent_id: Some(AgentId::parse("copilot").unwrap()),
+            ..Default::default()
+        })));
+        assert_eq!(a.contributor, Contributor::Human);
+        assert!(a.agent_id.is_none());
+    }
+
+    #[test]
+    fn a_line_without_declarations_is_unknown_with_zero_confidence() {
+        let a = resolve_attribution(&line(None));
+        assert_eq!(a.contributor, Contributor::Unknown);
+        assert_eq!(a.source, AttributionSource::None);
+        assert_eq!(a.confidence, 0.0);
+    }
+}

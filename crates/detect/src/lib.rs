@@ -1,0 +1,174 @@
+//! Provenance detectors (SPEC §4): engines that find risky code in changed lines, and the
+//! bundled rule pack.
+//!
+//! The API is synchronous — the worker calls it on a blocking thread. Every detector gets a
+//! deadline, checks it between lines, and when it passes returns what it found so far with
+//! `complete: false`; [`DetectorSet::run`] records such detectors in
+//! [`DetectionRun::incomplete`], so a slow detector yields a partial result, never a hang.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use provenance_core::ReportMode;
+//! use provenance_detect::{DetectInput, DetectorSet};
+//!
+//! let set = DetectorSet::bundled().expect("bundled rules are valid");
+//! let input = DetectInput { lines: &[], files: &[], report_mode: ReportMode::Added };
+//! let run = set.run(&input, Duration::from_secs(10));
+//! assert!(run.incomplete.is_empty());
+//! ```
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use provenance_core::analysis::{FileContent, ReportMode};
+use provenance_core::decision::DetectorRef;
+use provenance_core::finding::{Detection, RuleInfo};
+use provenance_core::line::ChangedLine;
+use serde::Serialize;
+
+mod pattern;
+mod rulepack;
+
+pub use pattern::{
+    BUNDLED_RULE_FILES, DIFF_CONTEXT_LINES, MAX_SNIPPET_CHARS, PatternDetector, REDACTION_MARK, redact_secret,
+};
+pub use rulepack::{
+    ANY_LANGUAGE, Examples, PatternRule, RulePackError, RuleSpec, SecretSpec, load_rule_pack, rule_pack_digest,
+    shannon_entropy,
+};
+
+/// What the detectors look at: the changed lines, optionally the full files at head, and which
+/// findings count.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectInput<'a> {
+    pub lines: &'a [ChangedLine],
+    pub files: &'a [FileContent],
+    pub report_mode: ReportMode,
+}
+
+/// What a detector is: its name, engine and version, its rules, and the digest of its rule pack.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Capabilities {
+    pub name: String,
+    pub engine: String,
+    pub version: String,
+    pub rules: Vec<RuleInfo>,
+    pub rulepack_sha256: String,
+}
+
+impl Capabilities {
+    /// The reference a decision records for this detector.
+    pub fn detector_ref(&self) -> DetectorRef {
+        DetectorRef {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            rulepack_sha256: self.rulepack_sha256.clone(),
+        }
+    }
+}
+
+/// One detector's result. `complete` is false when the deadline passed before it finished; the
+/// detections are then those found so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetectorOutput {
+    pub detections: Vec<Detection>,
+    pub complete: bool,
+}
+
+/// A detection engine.
+pub trait Detector: Send + Sync {
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Scan the input. Implementations check `deadline` between units of work (files, lines)
+    /// and return `complete: false` with what they have once it has passed.
+    fn detect(&self, input: &DetectInput<'_>, deadline: Instant) -> DetectorOutput;
+}
+
+/// The result of running every detector of a set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetectionRun {
+    /// De-duplicated and sorted by (path, line, column, rule id).
+    pub detections: Vec<Detection>,
+    /// Every detector that ran, with its rule-pack digest.
+    pub detectors: Vec<DetectorRef>,
+    /// Names of detectors that ran out of budget (or failed), so their results are partial.
+    pub incomplete: Vec<String>,
+    /// Wall time per detector name, in milliseconds.
+    pub durations_ms: BTreeMap<String, u64>,
+}
+
+/// The detectors an analysis runs.
+pub struct DetectorSet {
+    detectors: Vec<Box<dyn Detector>>,
+}
+
+impl std::fmt::Debug for DetectorSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.detectors.iter().map(|d| &d.capabilities().name)).finish()
+    }
+}
+
+impl DetectorSet {
+    /// The pattern engine with the bundled rule pack.
+    pub fn bundled() -> Result<Self, RulePackError> {
+        Ok(Self::new(vec![Box::new(PatternDetector::bundled()?)]))
+    }
+
+    pub fn new(detectors: Vec<Box<dyn Detector>>) -> Self {
+        Self { detectors }
+    }
+
+    pub fn capabilities(&self) -> Vec<&Capabilities> {
+        self.detectors.iter().map(|d| d.capabilities()).collect()
+    }
+
+    /// Every rule of every detector.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        self.detectors.iter().flat_map(|d| d.capabilities().rules.iter().cloned()).collect()
+    }
+
+    /// Run every detector, each with its own `budget`; with several detectors they run in
+    /// parallel. A detector that panics counts as incomplete and contributes no detections.
+    pub fn run(&self, input: &DetectInput<'_>, budget: Duration) -> DetectionRun {
+        let outputs: Vec<(Option<DetectorOutput>, Duration)> = if self.detectors.len() <= 1 {
+            self.detectors.iter().map(|d| run_one(d.as_ref(), input, budget)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> =
+                    self.detectors.iter().map(|d| scope.spawn(move || run_one(d.as_ref(), input, budget))).collect();
+                handles.into_iter().map(|h| h.join().unwrap_or((None, Duration::ZERO))).collect()
+            })
+        };
+
+        let mut run = DetectionRun::default();
+        for (detector, (output, elapsed)) in self.detectors.iter().zip(outputs) {
+            let caps = detector.capabilities();
+            run.detectors.push(caps.detector_ref());
+            run.durations_ms.insert(caps.name.clone(), u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+            match output {
+                Some(out) => {
+                    if !out.complete {
+                        run.incomplete.push(caps.name.clone());
+                    }
+                    run.detections.extend(out.detections);
+                }
+                None => run.incomplete.push(caps.name.clone()),
+            }
+        }
+        run.detections.sort_by(|a, b| detection_key(a).cmp(&detection_key(b)));
+        run.detections.dedup_by(|a, b| detection_key(a) == detection_key(b));
+        run
+    }
+}
+
+fn detection_key(d: &Detection) -> (&str, u32, u32, &str) {
+    (d.location.file_path.as_str(), d.location.start_line, d.location.start_column, d.rule_id.as_str())
+}
+
+fn run_one(detector: &dyn Detector, input: &DetectInput<'_>, budget: Duration) -> (Option<DetectorOutput>, Duration) {
+    let started = Instant::now();
+    let deadline = started.checked_add(budget).unwrap_or(started + Duration::from_secs(86_400));
+    let output = catch_unwind(AssertUnwindSafe(|| detector.detect(input, deadline))).ok();
+    (output, started.elapsed())
+}

@@ -1,0 +1,85 @@
+//! Every bundled rule's examples, run through the detector as real changed lines.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use provenance_core::ReportMode;
+use provenance_core::line::ChangeType;
+use provenance_detect::{ANY_LANGUAGE, DetectInput, Detector, PatternDetector};
+
+use common::{line, path_for_language};
+
+fn rule_ids_on_line_one(detector: &PatternDetector, language: &str, content: &str) -> Vec<String> {
+    let (file, lang) = if language == ANY_LANGUAGE {
+        ("config/settings.txt", None)
+    } else {
+        (path_for_language(language), Some(language))
+    };
+    let lines = [line(file, 1, ChangeType::Added, content, lang)];
+    let input = DetectInput { lines: &lines, files: &[], report_mode: ReportMode::Added };
+    let out = detector.detect(&input, Instant::now() + Duration::from_secs(30));
+    assert!(out.complete);
+    out.detections.into_iter().inspect(|d| assert_eq!(d.location.start_line, 1)).map(|d| d.rule_id).collect()
+}
+
+#[test]
+fn every_positive_example_yields_its_rule_on_line_one_in_every_rule_language() {
+    let detector = PatternDetector::bundled().unwrap();
+    for rule in detector.rules() {
+        let spec = rule.spec();
+        for language in &spec.languages {
+            for example in &spec.examples.positive {
+                let ids = rule_ids_on_line_one(&detector, language, example);
+                assert!(ids.contains(&spec.id), "{} ({language}) missed its positive example {example:?}", spec.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn no_negative_example_yields_its_rule() {
+    let detector = PatternDetector::bundled().unwrap();
+    for rule in detector.rules() {
+        let spec = rule.spec();
+        for language in &spec.languages {
+            for example in &spec.examples.negative {
+                let ids = rule_ids_on_line_one(&detector, language, example);
+                assert!(!ids.contains(&spec.id), "{} ({language}) fired on its negative example {example:?}", spec.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_rule_has_positive_and_negative_examples_and_complete_metadata() {
+    let detector = PatternDetector::bundled().unwrap();
+    assert!(detector.rules().len() >= 15);
+    for rule in detector.rules() {
+        let spec = rule.spec();
+        assert!(!spec.examples.positive.is_empty() && !spec.examples.negative.is_empty(), "{}", spec.id);
+        assert!(!spec.cwe.is_empty(), "{} has no CWE", spec.id);
+        assert!(!spec.references.is_empty(), "{} has no reference", spec.id);
+    }
+}
+
+#[test]
+fn a_rule_does_not_fire_on_lines_of_another_language() {
+    let detector = PatternDetector::bundled().unwrap();
+    let ids = rule_ids_on_line_one(&detector, "go", "let v = unsafe { *ptr };");
+    assert!(!ids.iter().any(|id| id == "rust.unsafe.block"), "{ids:?}");
+}
+
+#[test]
+fn the_bundled_pack_covers_the_required_languages_and_categories() {
+    let detector = PatternDetector::bundled().unwrap();
+    let rules = detector.rules();
+    for language in ["python", "javascript", "typescript", "go", "java", "ruby", "rust", "shell", "github-actions"] {
+        assert!(rules.iter().any(|r| r.applies_to(Some(language))), "no rule for {language}");
+    }
+    for category in
+        ["sqli", "code_execution", "command_injection", "deserialization", "tls", "crypto", "secrets", "unsafe"]
+    {
+        assert!(rules.iter().any(|r| r.spec().category == category), "no rule in {category}");
+    }
+}

@@ -1,0 +1,190 @@
+//! The repository interface. SQLite implements it for embedded mode, Postgres for distributed
+//! mode; the domain code never knows which one it talks to. Every read that serves an API call
+//! is scoped by tenant: another tenant's id reads as `None` (a 404), never as a 403.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use provenance_core::access::{Scope, Tier};
+use provenance_core::decision::Decision;
+use provenance_core::{
+    Analysis, AnalysisError, AnalysisId, AnalysisStatus, ApiKeyId, ChangedLine, FileContent, Finding, NewAnalysis,
+    RepoName, TenantId,
+};
+
+use crate::error::StoreResult;
+use crate::outbox::{OutboxMessage, OutboxRow};
+use crate::page::{Page, PageRequest};
+
+/// The whole store: every repository, one object.
+pub trait Store: AnalysisRepository + PipelineRepository + OutboxRepository + AccessRepository + Send + Sync {}
+impl<T> Store for T where T: AnalysisRepository + PipelineRepository + OutboxRepository + AccessRepository + Send + Sync {}
+
+/// An `Idempotency-Key` header and the digest of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_sha256: String,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// Stored with its job; answer 202.
+    Created(Analysis),
+    /// The same `(tenant, repo, pr, head_sha, inputs_sha256)` already exists; answer 200 with it.
+    Deduplicated(Analysis),
+    /// The same `Idempotency-Key` was seen within 24 h with the same request; answer as the
+    /// first time (202 with that analysis).
+    Replayed(Analysis),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalysisFilter {
+    pub repo: Option<RepoName>,
+    pub pr_number: Option<u64>,
+    pub status: Option<AnalysisStatus>,
+}
+
+#[async_trait]
+pub trait AnalysisRepository {
+    /// In one transaction: honour the idempotency key (same key + same request → `Replayed`, same
+    /// key + other request → `StoreError::IdempotencyMismatch`; keys older than 24 h are
+    /// forgotten), de-duplicate on `(tenant, repo, pr_number, head_sha, inputs_sha256)`, else
+    /// insert the analysis (status `queued`), its lines and files, the idempotency key, and the
+    /// outbox `job`, then wake the embedded queue after commit.
+    async fn submit_analysis(
+        &self,
+        new: &NewAnalysis,
+        idempotency: Option<&IdempotencyKey>,
+        job: &OutboxMessage,
+    ) -> StoreResult<Submitted>;
+
+    async fn get_analysis(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<Analysis>>;
+
+    /// Newest first.
+    async fn list_analyses(
+        &self,
+        tenant: &TenantId,
+        filter: &AnalysisFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Analysis>>;
+
+    /// The analysis' changed lines with their resolved attribution, in submission order.
+    /// `None` when the analysis is not the tenant's.
+    async fn list_lines(
+        &self,
+        tenant: &TenantId,
+        id: &AnalysisId,
+        page: &PageRequest,
+    ) -> StoreResult<Option<Page<ChangedLine>>>;
+
+    /// Findings in the order the worker stored them (file, line). `None` when the analysis is not the tenant's.
+    async fn list_findings(
+        &self,
+        tenant: &TenantId,
+        id: &AnalysisId,
+        page: &PageRequest,
+    ) -> StoreResult<Option<Page<Finding>>>;
+
+    async fn get_decision(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<Decision>>;
+
+    /// The DSSE envelope (JSON) over the decision statement.
+    async fn get_bundle(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<serde_json::Value>>;
+
+    /// The SARIF 2.1.0 log (JSON).
+    async fn get_sarif(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<serde_json::Value>>;
+
+    /// Number of analyses per status (for metrics).
+    async fn count_by_status(&self) -> StoreResult<Vec<(AnalysisStatus, u64)>>;
+}
+
+/// What the worker needs to process one analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobInput {
+    pub analysis: Analysis,
+    pub lines: Vec<ChangedLine>,
+    pub files: Vec<FileContent>,
+}
+
+/// What the worker commits for one analysis, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisResult {
+    pub analysis_id: AnalysisId,
+    /// The analysis' lines with resolved attribution (same order and count as loaded).
+    pub lines: Vec<ChangedLine>,
+    pub findings: Vec<Finding>,
+    pub decision: Decision,
+    pub bundle: serde_json::Value,
+    pub sarif: serde_json::Value,
+    pub completed_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait PipelineRepository {
+    /// Everything stored for the analysis (not tenant-scoped: the worker acts for every tenant).
+    async fn load_job_input(&self, id: &AnalysisId) -> StoreResult<Option<JobInput>>;
+
+    /// `queued|running → running` (a redelivered job may restart a `running` one). Returns
+    /// `false` when the analysis is already terminal, so the job is skipped.
+    async fn mark_running(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Store attributions, findings, decision, bundle and SARIF and set `completed`, in one
+    /// transaction. A second call for an already-terminal analysis changes nothing (idempotent).
+    async fn complete_analysis(&self, result: &AnalysisResult) -> StoreResult<()>;
+
+    /// Set `failed` with the error (no-op when already terminal).
+    async fn fail_analysis(&self, id: &AnalysisId, error: &AnalysisError, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait OutboxRepository {
+    /// Claim the oldest available row of `topic`: unclaimed or with an expired lease, and due.
+    /// Sets a lease of `lease` and increments `attempts`.
+    async fn claim_outbox(&self, topic: &str, lease: Duration) -> StoreResult<Option<OutboxRow>>;
+
+    /// Keep a claimed row leased while its job runs.
+    async fn extend_lease(&self, id: i64, lease: Duration) -> StoreResult<()>;
+
+    /// The row's message is done with (processed, or confirmed by the broker): delete it.
+    async fn complete_outbox(&self, id: i64) -> StoreResult<()>;
+
+    /// Release the claim and make the row due again at `at`, recording the error.
+    async fn retry_outbox(&self, id: i64, at: DateTime<Utc>, error: &str) -> StoreResult<()>;
+
+    /// Rows of `topic` not yet completed (for metrics and readiness).
+    async fn outbox_depth(&self, topic: &str) -> StoreResult<u64>;
+
+    /// Resolves when a row may have become available (notified on commit). Callers also poll, so
+    /// a missed notification only delays, never loses, a job.
+    async fn outbox_notified(&self);
+}
+
+/// A stored API key (the secret only as its sha256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub secret_sha256: String,
+    pub scopes: Vec<Scope>,
+    pub tier: Tier,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait AccessRepository {
+    /// Create the tenant if it does not exist.
+    async fn ensure_tenant(&self, id: &TenantId, name: &str) -> StoreResult<()>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn find_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn touch_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn list_api_keys(&self, tenant: &TenantId) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// `false` when there is no such key for the tenant.
+    async fn revoke_api_key(&self, tenant: &TenantId, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Whether the database answers (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+}

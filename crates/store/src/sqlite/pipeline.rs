@@ -1,0 +1,215 @@
+//! What the worker reads and commits (`PipelineRepository`): the job's inputs, the status
+//! transitions, and the results of one analysis in one transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, ChangedLine, FileContent, Finding};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::SqliteStore;
+use super::rows::{
+    ANALYSIS_COLUMNS, AnalysisRow, FileRow, LINE_COLUMNS, LineRow, finding_status_str, status_from, to_i64, to_json,
+};
+use super::timestamps::to_text;
+use crate::error::{StoreError, StoreResult};
+use crate::repository::{AnalysisResult, JobInput, PipelineRepository};
+
+const MAX_BINDS_PER_STATEMENT: usize = 30_000;
+const ATTRIBUTION_BINDS: usize = 2;
+const FINDING_BINDS: usize = 19;
+
+#[async_trait]
+impl PipelineRepository for SqliteStore {
+    async fn load_job_input(&self, id: &AnalysisId) -> StoreResult<Option<JobInput>> {
+        // One read transaction, so lines and files are the same snapshot as the analysis.
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE id = ?");
+        let Some(row) = sqlx::query_as::<_, AnalysisRow>(&sql).bind(id.as_str()).fetch_optional(&mut *tx).await? else {
+            return Ok(None);
+        };
+        let analysis = row.try_into()?;
+        let sql = format!("SELECT {LINE_COLUMNS} FROM analysis_lines WHERE analysis_id = ? ORDER BY seq");
+        let lines = sqlx::query_as::<_, LineRow>(&sql)
+            .bind(id.as_str())
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(ChangedLine::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let files =
+            sqlx::query_as::<_, FileRow>("SELECT path, content FROM analysis_files WHERE analysis_id = ? ORDER BY seq")
+                .bind(id.as_str())
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(FileContent::try_from)
+                .collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(Some(JobInput { analysis, lines, files }))
+    }
+
+    /// A missing analysis (deleted since the job was queued) also answers `false`: there is
+    /// nothing to run.
+    async fn mark_running(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let at = to_text(at);
+        let done = sqlx::query(
+            "UPDATE analyses SET status = 'running', started_at = ?, updated_at = ? \
+             WHERE id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(&at)
+        .bind(&at)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete_analysis(&self, result: &AnalysisResult) -> StoreResult<()> {
+        let id = result.analysis_id.as_str();
+        let mut tx = self.begin_write().await?;
+        let Some((status, lines_total)) = status_of(&mut tx, &result.analysis_id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        if status.is_terminal() {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        if result.lines.len() as u64 != lines_total {
+            return Err(StoreError::Conflict(format!(
+                "analysis {id} has {lines_total} lines but the result carries {}",
+                result.lines.len()
+            )));
+        }
+        update_attributions(&mut tx, &result.analysis_id, &result.lines).await?;
+        insert_findings(&mut tx, &result.analysis_id, &result.findings).await?;
+
+        let decision = &result.decision;
+        sqlx::query(
+            "INSERT INTO decisions (analysis_id, decision_id, outcome, decision, decided_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(decision.id.as_str())
+        .bind(decision.outcome.as_str())
+        .bind(to_json(decision)?)
+        .bind(to_text(decision.decided_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO bundles (analysis_id, envelope) VALUES (?, ?)")
+            .bind(id)
+            .bind(to_json(&result.bundle)?)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO sarif_reports (analysis_id, sarif) VALUES (?, ?)")
+            .bind(id)
+            .bind(to_json(&result.sarif)?)
+            .execute(&mut *tx)
+            .await?;
+
+        let completed_at = to_text(result.completed_at);
+        sqlx::query(
+            "UPDATE analyses SET status = 'completed', findings_total = ?, outcome = ?, error_code = NULL, \
+             error_message = NULL, completed_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(to_i64("findings_total", result.findings.len() as u64)?)
+        .bind(decision.outcome.as_str())
+        .bind(&completed_at)
+        .bind(&completed_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fail_analysis(&self, id: &AnalysisId, error: &AnalysisError, at: DateTime<Utc>) -> StoreResult<()> {
+        let at = to_text(at);
+        let mut tx = self.begin_write().await?;
+        let Some((status, _)) = status_of(&mut tx, id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        if !status.is_terminal() {
+            sqlx::query(
+                "UPDATE analyses SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?, \
+                 updated_at = ? WHERE id = ?",
+            )
+            .bind(&error.code)
+            .bind(&error.message)
+            .bind(&at)
+            .bind(&at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn status_of(conn: &mut SqliteConnection, id: &AnalysisId) -> StoreResult<Option<(AnalysisStatus, u64)>> {
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT status, lines_total FROM analyses WHERE id = ?")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|(s, n)| Ok((status_from(&s)?, super::rows::to_u64("lines_total", n)?))).transpose()
+}
+
+/// Each line's resolved attribution, matched by position (`seq`), many lines per statement.
+async fn update_attributions(conn: &mut SqliteConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
+    let rows_per_statement = MAX_BINDS_PER_STATEMENT / ATTRIBUTION_BINDS;
+    for (chunk_no, chunk) in lines.chunks(rows_per_statement).enumerate() {
+        let encoded = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Ok(((chunk_no * rows_per_statement + i) as i64, to_json(&l.attribution)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        // `v.column1` / `v.column2` are SQLite's names for the columns of a VALUES list.
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE analysis_lines SET attribution = v.column2 FROM (");
+        q.push_values(encoded, |mut b, (seq, attribution)| {
+            b.push_bind(seq).push_bind(attribution);
+        });
+        q.push(") AS v WHERE analysis_lines.analysis_id = ").push_bind(id.as_str());
+        q.push(" AND analysis_lines.seq = v.column1");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Findings in the order given (`seq` from 0), many per statement.
+async fn insert_findings(conn: &mut SqliteConnection, id: &AnalysisId, findings: &[Finding]) -> StoreResult<()> {
+    let rows_per_statement = MAX_BINDS_PER_STATEMENT / FINDING_BINDS;
+    for (chunk_no, chunk) in findings.chunks(rows_per_statement).enumerate() {
+        let mut encoded = Vec::with_capacity(chunk.len());
+        for (i, f) in chunk.iter().enumerate() {
+            let suppression = f.suppression.as_ref().map(to_json).transpose()?;
+            encoded.push(((chunk_no * rows_per_statement + i) as i64, f, to_json(&f.attribution)?, suppression));
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO findings (analysis_id, seq, id, rule_id, rule_version, category, severity, message, \
+             file_path, start_line, end_line, start_column, end_column, snippet, fingerprint, attribution, engine, \
+             status, suppression) ",
+        );
+        q.push_values(encoded, |mut b, (seq, f, attribution, suppression)| {
+            b.push_bind(id.as_str())
+                .push_bind(seq)
+                .push_bind(f.id.as_str())
+                .push_bind(f.rule_id.as_str())
+                .push_bind(f.rule_version.as_str())
+                .push_bind(f.category.as_str())
+                .push_bind(f.severity.as_str())
+                .push_bind(f.message.as_str())
+                .push_bind(f.location.file_path.as_str())
+                .push_bind(i64::from(f.location.start_line))
+                .push_bind(i64::from(f.location.end_line))
+                .push_bind(i64::from(f.location.start_column))
+                .push_bind(i64::from(f.location.end_column))
+                .push_bind(f.snippet.as_str())
+                .push_bind(f.fingerprint.as_str())
+                .push_bind(attribution)
+                .push_bind(f.engine.as_str())
+                .push_bind(finding_status_str(f.status))
+                .push_bind(suppression);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}

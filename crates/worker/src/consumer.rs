@@ -1,0 +1,190 @@
+//! The job consumer: receives analysis jobs from a [`JobQueue`], keeps the job leased while the
+//! pipeline runs, acknowledges only after the results are committed, retries transient failures
+//! with backoff, and fails an analysis whose job keeps failing (poison) instead of looping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use prost::Message;
+use provenance_core::{AnalysisError, AnalysisId};
+use provenance_proto::v1::AnalysisJob;
+use provenance_store::Store;
+use provenance_store::queue::{Delivery, JobQueue};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::pipeline::{Pipeline, PipelineError, RunOutcome};
+
+/// Worker tuning; every field has a default and a `PROVENANCE_WORKER__…` variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerSettings {
+    /// Jobs processed at the same time by this process.
+    pub concurrency: usize,
+    /// Deliveries of one job before its analysis is marked failed (`delivery_limit_exceeded`).
+    pub max_attempts: u32,
+    /// How long a received job stays reserved without a heartbeat (a crashed worker's job is
+    /// picked up again after this).
+    pub lease_seconds: u64,
+    /// Safety-net poll interval of the embedded queue (jobs normally wake it on commit).
+    pub poll_interval_ms: u64,
+    /// Time budget of each detector for one analysis.
+    pub detect_budget_seconds: u64,
+    /// First retry delay after a transient failure; doubles per attempt.
+    pub retry_base_ms: u64,
+    /// On shutdown, how long in-flight jobs may take to finish before they are handed back.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            max_attempts: 5,
+            lease_seconds: 60,
+            poll_interval_ms: 1000,
+            detect_budget_seconds: 10,
+            retry_base_ms: 1000,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+pub struct Worker {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub pipeline: Arc<Pipeline>,
+    pub settings: WorkerSettings,
+}
+
+impl Worker {
+    /// Consume jobs until `shutdown` is cancelled; then let in-flight jobs finish within the
+    /// grace period. A job cut off by the deadline is not acknowledged, so it is redelivered.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let this = Arc::new(self);
+        let mut tasks = JoinSet::new();
+        for slot in 0..this.settings.concurrency.max(1) {
+            let this = Arc::clone(&this);
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move { this.consume(slot, shutdown).await });
+        }
+        shutdown.cancelled().await;
+        let grace = Duration::from_secs(this.settings.shutdown_grace_seconds);
+        if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
+            tracing::warn!("in-flight jobs did not finish within {grace:?}; they will be redelivered");
+            tasks.abort_all();
+        }
+    }
+
+    async fn consume(&self, slot: usize, shutdown: CancellationToken) {
+        loop {
+            let delivery = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                d = self.queue.receive() => d,
+            };
+            match delivery {
+                Ok(d) => self.handle(d).await,
+                Err(e) => {
+                    tracing::error!(slot, error = %e, "receiving a job failed; retrying shortly");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, delivery: Delivery) {
+        let Some(id) = job_analysis_id(&delivery) else {
+            tracing::error!(key = %delivery.key, "undecodable job dropped");
+            self.ack(&delivery).await;
+            return;
+        };
+        let span = tracing::info_span!("job", analysis_id = %id, attempt = delivery.attempts);
+        self.process(delivery, id).instrument(span).await;
+    }
+
+    async fn process(&self, delivery: Delivery, id: AnalysisId) {
+        if delivery.attempts > self.settings.max_attempts {
+            tracing::error!("delivery limit reached; marking the analysis failed");
+            let error = AnalysisError {
+                code: "delivery_limit_exceeded".into(),
+                message: format!("the job failed {} times", delivery.attempts - 1),
+            };
+            if self.store.fail_analysis(&id, &error, Utc::now()).await.is_ok() {
+                metrics::counter!("provenance_jobs_dead_lettered_total").increment(1);
+                self.ack(&delivery).await;
+            }
+            return;
+        }
+        if delivery.attempts > 1 {
+            metrics::counter!("provenance_queue_redeliveries_total").increment(1);
+        }
+
+        let result = {
+            let heartbeat = self.keep_alive(&delivery);
+            let run = self.pipeline.run(self.store.as_ref(), &id);
+            tokio::pin!(run);
+            tokio::select! {
+                r = &mut run => r,
+                _ = heartbeat => unreachable!("the heartbeat never ends on its own"),
+            }
+        };
+        match result {
+            Ok(RunOutcome::Decided(outcome)) => {
+                tracing::info!(outcome = outcome.as_str(), "analysis completed");
+                self.ack(&delivery).await;
+            }
+            Ok(RunOutcome::AlreadyTerminal) => {
+                tracing::info!("analysis already terminal; redelivered job acknowledged");
+                self.ack(&delivery).await;
+            }
+            Err(PipelineError::Permanent(error)) => {
+                tracing::error!(code = %error.code, message = %error.message, "analysis failed");
+                match self.store.fail_analysis(&id, &error, Utc::now()).await {
+                    Ok(()) => self.ack(&delivery).await,
+                    Err(e) => self.retry(&delivery, &e.to_string()).await,
+                }
+            }
+            Err(PipelineError::Transient(e)) => {
+                tracing::warn!(error = %e, "transient failure; job will be retried");
+                self.retry(&delivery, &e.to_string()).await;
+            }
+        }
+    }
+
+    /// Extend the lease periodically; never returns.
+    async fn keep_alive(&self, delivery: &Delivery) {
+        let every = Duration::from_secs((self.settings.lease_seconds / 3).max(1));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.queue.keep_alive(delivery).await {
+                tracing::warn!(error = %e, "could not extend the job lease");
+            }
+        }
+    }
+
+    async fn ack(&self, delivery: &Delivery) {
+        if let Err(e) = self.queue.ack(delivery).await {
+            // The job will be redelivered and skipped as already terminal.
+            tracing::warn!(error = %e, "acknowledging the job failed");
+        }
+    }
+
+    async fn retry(&self, delivery: &Delivery, error: &str) {
+        let exp = delivery.attempts.saturating_sub(1).min(10);
+        let delay = Duration::from_millis(self.settings.retry_base_ms.saturating_mul(1 << exp));
+        if let Err(e) = self.queue.retry(delivery, delay, error).await {
+            tracing::warn!(error = %e, "scheduling the retry failed; the lease expiry will redeliver the job");
+        }
+    }
+}
+
+fn job_analysis_id(delivery: &Delivery) -> Option<AnalysisId> {
+    let job = AnalysisJob::decode(delivery.payload.as_slice()).ok()?;
+    job.analysis_id.parse().ok()
+}
