@@ -380,3 +380,35 @@ async fn submit_diffs_a_git_repository_writes_the_reports_and_fails_on_block() {
     assert!(out_dir.join("provenance-bundle.json").exists());
     s.server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_api_keys_made_by_the_cli_work_with_the_running_server() {
+    let s = TestServer::start().await;
+    let data_dir = s.dir.path().join("data");
+    let out =
+        provenance_bin().args(["keys", "show", "--pem", "--data-dir", data_dir.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), s.server.keyring.current().public_key_pem);
+
+    let out = provenance_bin()
+        .args(["api-keys", "create", "--name", "ci", "--data-dir", data_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let r = s.http.post(s.url("/v1/analysis")).bearer_auth(&token).body(ACCEPTANCE).send().await.unwrap();
+    assert_eq!(r.status(), 202, "a key created in the data dir is accepted by the server");
+
+    let out = provenance_bin()
+        .args(["api-keys", "list", "--server", &s.server.base_url(), "--api-key", &s.server.admin_token])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|k| k["name"] == "ci"));
+
+    let out =
+        provenance_bin().args(["config", "print"]).env("PROVENANCE_HTTP_LISTEN", "127.0.0.1:9191").output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("http_listen = \"127.0.0.1:9191\""));
+    s.server.stop().await.unwrap();
+}

@@ -9,8 +9,8 @@ use chrono::Utc;
 use prost::Message;
 use provenance_core::{AnalysisError, AnalysisId};
 use provenance_proto::v1::AnalysisJob;
-use provenance_store::Store;
 use provenance_store::queue::{Delivery, JobQueue};
+use provenance_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -115,9 +115,12 @@ impl Worker {
                 code: "delivery_limit_exceeded".into(),
                 message: format!("the job failed {} times", delivery.attempts - 1),
             };
-            if self.store.fail_analysis(&id, &error, Utc::now()).await.is_ok() {
-                metrics::counter!("provenance_jobs_dead_lettered_total").increment(1);
-                self.ack(&delivery).await;
+            match self.store.fail_analysis(&id, &error, Utc::now()).await {
+                Ok(()) | Err(StoreError::NotFound) => {
+                    metrics::counter!("provenance_jobs_dead_lettered_total").increment(1);
+                    self.ack(&delivery).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not record the failure; the job will come back"),
             }
             return;
         }
@@ -146,7 +149,8 @@ impl Worker {
             Err(PipelineError::Permanent(error)) => {
                 tracing::error!(code = %error.code, message = %error.message, "analysis failed");
                 match self.store.fail_analysis(&id, &error, Utc::now()).await {
-                    Ok(()) => self.ack(&delivery).await,
+                    // A job for an analysis that no longer exists has nothing left to do.
+                    Ok(()) | Err(StoreError::NotFound) => self.ack(&delivery).await,
                     Err(e) => self.retry(&delivery, &e.to_string()).await,
                 }
             }
