@@ -1,8 +1,12 @@
 //! Authentication: `Authorization: Bearer pvn_…` (or `X-API-Key`), looked up by key id, compared
-//! in constant time against the stored hash, and turned into a [`Principal`] with scopes.
+//! in constant time against the stored hash. The middleware authenticates once per request and
+//! leaves the [`Principal`] (or nothing, for anonymous calls) in the request extensions; the rate
+//! limiter and the handlers read it from there.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use provenance_core::access::{Scope, Tier, grants, parse_token, secret_matches};
 use provenance_core::{ApiKeyId, TenantId};
@@ -25,6 +29,15 @@ impl Principal {
     }
 }
 
+/// The outcome of authenticating a request, kept in its extensions.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Anonymous,
+    Authenticated(Principal),
+    /// Credentials were presented but are not valid.
+    Rejected,
+}
+
 /// Don't write `last_used_at` more often than this per key: it is a hint, not an audit log.
 const TOUCH_INTERVAL_SECONDS: i64 = 60;
 
@@ -37,20 +50,55 @@ fn presented_token(parts: &Parts) -> Option<&str> {
     headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
+    let has_credentials =
+        parts.headers.contains_key(axum::http::header::AUTHORIZATION) || parts.headers.contains_key("x-api-key");
+    let Some(token) = presented_token(parts) else {
+        return Ok(if has_credentials { Caller::Rejected } else { Caller::Anonymous });
+    };
+    let Some((id, secret)) = parse_token(token) else { return Ok(Caller::Rejected) };
+    let Some(record) = state.store.find_api_key(&id).await? else { return Ok(Caller::Rejected) };
+    if record.revoked_at.is_some() || !secret_matches(secret, &record.secret_sha256) {
+        return Ok(Caller::Rejected);
+    }
+    let now = Utc::now();
+    if record.last_used_at.is_none_or(|t| (now - t).num_seconds() >= TOUCH_INTERVAL_SECONDS) {
+        // Best effort: a failed touch must not fail the request.
+        if let Err(e) = state.store.touch_api_key(&id, now).await {
+            tracing::debug!(error = %e, "could not record key use");
+        }
+    }
+    Ok(Caller::Authenticated(Principal {
+        key_id: record.id,
+        tenant_id: record.tenant_id,
+        scopes: record.scopes,
+        tier: record.tier,
+    }))
+}
+
+/// Authenticate every request once.
+pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match authenticate(&parts, &state).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = presented_token(parts).ok_or(ApiError::Unauthenticated)?;
-        let (id, secret) = parse_token(token).ok_or(ApiError::Unauthenticated)?;
-        let record = state.store.find_api_key(&id).await?.ok_or(ApiError::Unauthenticated)?;
-        if record.revoked_at.is_some() || !secret_matches(secret, &record.secret_sha256) {
-            return Err(ApiError::Unauthenticated);
+        let caller = match parts.extensions.get::<Caller>() {
+            Some(c) => c.clone(),
+            // Routes mounted without the middleware (tests) authenticate here.
+            None => authenticate(parts, state).await?,
+        };
+        match caller {
+            Caller::Authenticated(p) => Ok(p),
+            Caller::Anonymous | Caller::Rejected => Err(ApiError::Unauthenticated),
         }
-        let now = Utc::now();
-        if record.last_used_at.is_none_or(|t| (now - t).num_seconds() >= TOUCH_INTERVAL_SECONDS) {
-            state.store.touch_api_key(&id, now).await?;
-        }
-        Ok(Principal { key_id: record.id, tenant_id: record.tenant_id, scopes: record.scopes, tier: record.tier })
     }
 }

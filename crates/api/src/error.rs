@@ -24,6 +24,8 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     NotReady,
+    RateLimited,
+    Unavailable,
     Internal,
 }
 
@@ -37,6 +39,8 @@ impl ErrorCode {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict | Self::NotReady => StatusCode::CONFLICT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,6 +56,8 @@ impl ErrorCode {
             Self::NotFound => "not-found",
             Self::Conflict => "conflict",
             Self::NotReady => "not-ready",
+            Self::RateLimited => "rate-limited",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal-error",
         }
     }
@@ -66,6 +72,8 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::Conflict => "Conflict",
             Self::NotReady => "Not ready",
+            Self::RateLimited => "Too many requests",
+            Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal server error",
         }
     }
@@ -89,6 +97,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     NotReady(String),
+    #[error("rate limit exceeded; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    /// A dependency (database) is unreachable: retry later. Never a half-done write.
+    #[error("{0}")]
+    Unavailable(String),
     /// Logged with its cause; the client sees a generic message and the request id.
     #[error("internal error: {0}")]
     Internal(String),
@@ -105,6 +118,8 @@ impl ApiError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::NotReady(_) => ErrorCode::NotReady,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -141,8 +156,27 @@ impl From<StoreError> for ApiError {
                 "",
                 "the Idempotency-Key header was already used with a different request body",
             )),
+            StoreError::Database(e) if is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable("the database is unavailable; retry shortly".into())
+            }
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+/// Connection-level failures (the database is down or restarting, the pool is exhausted) are
+/// temporary: the client should retry, and nothing was written.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Tls(_) => true,
+        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection
+        // exceptions, 53300 too_many_connections.
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "53300")
+        }
+        _ => false,
     }
 }
 
@@ -185,6 +219,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (code.http_status(), Json(problem)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if code == ErrorCode::Unavailable {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if code == ErrorCode::Unauthenticated {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

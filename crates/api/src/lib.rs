@@ -5,11 +5,15 @@
 //! `routes/`; errors are rendered in `error.rs`.
 
 pub mod auth;
+pub mod bootstrap;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
+pub mod readiness;
 pub mod request_context;
 pub mod routes;
+pub mod startup;
 pub mod state;
 
 use std::future::Future;
@@ -30,6 +34,8 @@ pub fn app(state: AppState) -> Router {
     routes::router(&state)
         // A route layer, so the metric is labelled with the matched route template.
         .route_layer(middleware::from_fn(metrics::track_http))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::middleware))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(request_context::middleware))
@@ -46,5 +52,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    // Connection info gives anonymous callers their per-address rate-limit bucket.
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -1,37 +1,21 @@
 //! Prometheus metrics (SPEC §8): one process-wide recorder, the HTTP request middleware, and the
 //! `/metrics` endpoint, which also refreshes the gauges that are read from the store.
 
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use provenance_core::AnalysisStatus;
 use provenance_store::topics;
 
 use crate::state::AppState;
 
-const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
-/// The process-wide recorder; installed on first use, so many apps in one test process share it.
+/// The process-wide recorder (shared with the worker binary's metrics endpoint).
 pub fn handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-                .expect("bucket list is not empty");
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            // Another recorder may already be installed (e.g. by an embedding program); then our
-            // handle still renders what we record through it.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
+    provenance_store::process::metrics_handle()
 }
 
 /// Count and time every request by method, route template and status.

@@ -1,5 +1,6 @@
-//! What every handler shares: the store, the detectors, the public signing keys, the limits and
-//! the metrics handle. Built once at startup from settings.
+//! What every handler shares: the store, the detectors, the public signing keys, the limits,
+//! the rate limiter, the idempotency cache, the readiness probes and the metrics handle. Built
+//! once at startup from settings.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,7 +9,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use provenance_core::ingest::IngestLimits;
 use provenance_detect::DetectorSet;
 use provenance_store::Store;
+use provenance_store::idempotency_cache::IdempotencyCache;
 use provenance_store::keyring::PublicKeyInfo;
+use provenance_store::ratelimit::RateLimiter;
+
+use crate::readiness::{DatabaseProbe, EmbeddedQueueProbe, Probe};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,15 +25,23 @@ pub struct AppState {
     pub started_at: Instant,
     /// The URL clients should use to reach this server (for `status_url`); empty = relative URLs.
     pub public_base_url: String,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub idempotency: Arc<IdempotencyCache>,
+    /// Checked by `/health/ready` and `/health/startup`.
+    pub probes: Arc<Vec<Arc<dyn Probe>>>,
 }
 
 impl AppState {
+    /// State for embedded mode: in-memory rate limits, no idempotency cache (the database is
+    /// authoritative), and the database and embedded queue as readiness probes.
     pub fn new(
         store: Arc<dyn Store>,
         detectors: Arc<DetectorSet>,
         public_keys: Vec<PublicKeyInfo>,
         limits: IngestLimits,
     ) -> Self {
+        let probes: Vec<Arc<dyn Probe>> =
+            vec![Arc::new(DatabaseProbe(Arc::clone(&store))), Arc::new(EmbeddedQueueProbe(Arc::clone(&store)))];
         Self {
             store,
             detectors,
@@ -37,6 +50,9 @@ impl AppState {
             metrics: crate::metrics::handle(),
             started_at: Instant::now(),
             public_base_url: String::new(),
+            rate_limiter: Arc::new(RateLimiter::memory()),
+            idempotency: Arc::new(IdempotencyCache::disabled()),
+            probes: Arc::new(probes),
         }
     }
 }

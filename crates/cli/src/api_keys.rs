@@ -9,11 +9,12 @@ use clap::{Args, Subcommand};
 use provenance_api::routes::api_keys::new_key_record;
 use provenance_core::ApiKeyId;
 use provenance_core::access::{Scope, Tier};
+use provenance_store::{ConnectOptions, Migrations};
 use serde_json::json;
 
 use crate::client::{Client, resolve_api_key};
-use crate::embedded::embedded_tenant;
 use crate::settings::{Overrides, Settings};
+use provenance_api::bootstrap::default_tenant;
 
 #[derive(Debug, Args)]
 pub struct ApiKeysArgs {
@@ -46,9 +47,15 @@ pub enum ApiKeysCommand {
     List,
     /// Revoke a key by id (`key_…`).
     Revoke { id: String },
+    /// Print a fresh random key without storing it (e.g. for PROVENANCE_BOOTSTRAP_ADMIN_KEY).
+    Mint,
 }
 
 pub async fn run(args: ApiKeysArgs) -> anyhow::Result<()> {
+    if matches!(args.command, ApiKeysCommand::Mint) {
+        println!("{}", provenance_core::access::mint_api_key(rand::random()).token);
+        return Ok(());
+    }
     match &args.server {
         Some(server) => via_server(server, &args).await,
         None => direct(&args).await,
@@ -75,6 +82,7 @@ async fn via_server(server: &str, args: &ApiKeysArgs) -> anyhow::Result<()> {
             client.delete(&format!("/v1/api-keys/{id}")).await?;
             eprintln!("revoked {id}");
         }
+        ApiKeysCommand::Mint => unreachable!("handled before choosing a target"),
     }
     Ok(())
 }
@@ -82,8 +90,9 @@ async fn via_server(server: &str, args: &ApiKeysArgs) -> anyhow::Result<()> {
 async fn direct(args: &ApiKeysArgs) -> anyhow::Result<()> {
     let settings = Settings::load(None, &Overrides { data_dir: Some(args.data_dir.clone()), ..Default::default() })
         .map_err(|e| anyhow::anyhow!(e))?;
-    let store = provenance_store::connect(&settings.database_url()).await?;
-    let tenant = embedded_tenant();
+    let store =
+        provenance_store::connect(&settings.database_url(), Migrations::Require, &ConnectOptions::default()).await?;
+    let tenant = default_tenant();
     store.ensure_tenant(&tenant, "default").await?;
     match &args.command {
         ApiKeysCommand::Create { name, scopes, tier } => {
@@ -108,6 +117,7 @@ async fn direct(args: &ApiKeysArgs) -> anyhow::Result<()> {
                 println!("{}\t{}\t{}\t{}\t{}", k.id, k.name, scopes.join(","), k.tier.as_str(), state);
             }
         }
+        ApiKeysCommand::Mint => unreachable!("handled before choosing a target"),
         ApiKeysCommand::Revoke { id } => {
             let id: ApiKeyId = id.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             if !store.revoke_api_key(&tenant, &id, Utc::now()).await? {

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::embedded::admin_key_path;
+use provenance_api::bootstrap::admin_key_path;
 
 pub struct Client {
     http: reqwest::Client,

@@ -5,7 +5,6 @@ pub mod api_keys;
 pub mod client;
 pub mod embedded;
 pub mod keys;
-pub mod logging;
 pub mod settings;
 pub mod submit;
 pub mod verify;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use provenance_cli::settings::{Overrides, Settings};
-use provenance_cli::{api_keys, embedded, keys, logging, submit, verify};
+use provenance_cli::{api_keys, embedded, keys, submit, verify};
+use provenance_store::process::{init_logging, shutdown_signal};
 
 /// Provenance: who wrote every changed line, what risk it carries, and whether it may merge —
 /// signed so anyone can verify it offline.
@@ -38,6 +39,13 @@ enum Command {
     ApiKeys(api_keys::ApiKeysArgs),
     /// Show or rotate the signing keys.
     Keys(keys::KeysArgs),
+    /// Apply pending database migrations (PROVENANCE_DATABASE_URL) and exit.
+    Migrate {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Show the effective configuration.
     Config {
         #[command(subcommand)]
@@ -71,7 +79,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         Command::Serve { data_dir, listen, grpc_listen, config } => {
             let overrides = Overrides { data_dir, http_listen: listen, grpc_listen };
             let settings = Settings::load(config.as_deref(), &overrides).map_err(|e| anyhow::anyhow!(e))?;
-            logging::init(settings.log_format);
+            init_logging(settings.log_format);
             serve(settings).await?;
             Ok(0)
         }
@@ -79,12 +87,37 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::run(args).await.map(|()| 0),
         Command::ApiKeys(args) => api_keys::run(args).await.map(|()| 0),
         Command::Keys(args) => keys::run(args).map(|()| 0),
+        Command::Migrate { data_dir, config } => {
+            let overrides = Overrides { data_dir, ..Default::default() };
+            let settings = Settings::load(config.as_deref(), &overrides).map_err(|e| anyhow::anyhow!(e))?;
+            migrate(&settings).await?;
+            Ok(0)
+        }
         Command::Config { command: ConfigCommand::Print { config } } => {
             let settings = Settings::load(config.as_deref(), &Overrides::default()).map_err(|e| anyhow::anyhow!(e))?;
             print!("{}", settings.redacted_toml());
             Ok(0)
         }
     }
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    use provenance_store::{ConnectOptions, Migrations, StoreError};
+    let url = settings.database_url();
+    let shown = provenance_cli::settings::redact_url(&url);
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)?;
+    }
+    let options = ConnectOptions::default();
+    match provenance_store::connect(&url, Migrations::Require, &options).await {
+        Ok(_) => eprintln!("{shown}: the schema is up to date"),
+        Err(StoreError::Unmigrated(pending)) => {
+            provenance_store::connect(&url, Migrations::Apply, &options).await?;
+            eprintln!("{shown}: applied {} migration(s): {}", pending.len(), pending.join(", "));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -101,25 +134,4 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     shutdown_signal().await;
     eprintln!("shutting down: finishing in-flight requests and jobs");
     server.stop().await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }

@@ -92,8 +92,12 @@ pub struct DetectionRun {
     pub detections: Vec<Detection>,
     /// Every detector that ran, with its rule-pack digest.
     pub detectors: Vec<DetectorRef>,
-    /// Names of detectors that ran out of budget (or failed), so their results are partial.
+    /// Names of detectors that ran out of budget (or panicked), so their results are partial.
     pub incomplete: Vec<String>,
+    /// Names of detectors that panicked (also listed in `incomplete`). The pipeline treats a
+    /// panic as a failed attempt rather than a partial result, so a poison input is retried and
+    /// then dead-lettered instead of silently producing a weaker decision.
+    pub panicked: Vec<String>,
     /// Wall time per detector name, in milliseconds.
     pub durations_ms: BTreeMap<String, u64>,
 }
@@ -153,7 +157,10 @@ impl DetectorSet {
                     }
                     run.detections.extend(out.detections);
                 }
-                None => run.incomplete.push(caps.name.clone()),
+                None => {
+                    run.incomplete.push(caps.name.clone());
+                    run.panicked.push(caps.name.clone());
+                }
             }
         }
         run.detections.sort_by(|a, b| detection_key(a).cmp(&detection_key(b)));

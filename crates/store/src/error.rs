@@ -13,6 +13,12 @@ pub enum StoreError {
     IdempotencyMismatch,
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The message broker refused or could not take the operation (transient).
+    #[error("message broker: {0}")]
+    Broker(String),
+    /// The schema lacks migrations; run `provenance migrate` (or start with `--migrate`).
+    #[error("the database schema is not up to date: {} pending migration(s) ({}); run `provenance migrate` or start with --migrate", .0.len(), .0.join(", "))]
+    Unmigrated(Vec<String>),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]

@@ -17,7 +17,11 @@ use crate::repository::Store;
 /// runs out (then it is delivered again, with `attempts` one higher).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The outbox row id (embedded) or the AMQP delivery tag (distributed).
     pub id: i64,
+    /// Which consumer channel delivered it (AMQP delivery tags restart on every new channel, so
+    /// an ack must go to the channel that delivered). Always 0 in embedded mode.
+    pub generation: u64,
     pub key: String,
     pub payload: Vec<u8>,
     /// Deliveries of this job so far, this one included.
@@ -35,6 +39,12 @@ pub trait JobQueue: Send + Sync {
     async fn retry(&self, delivery: &Delivery, delay: Duration, error: &str) -> StoreResult<()>;
     /// Extend the lease while the job is still being worked on.
     async fn keep_alive(&self, delivery: &Delivery) -> StoreResult<()>;
+    /// Give up on the job for good: it goes to the dead-letter queue where the transport has one
+    /// (distributed mode), else it is dropped. The caller has recorded the failure already.
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StoreResult<()> {
+        let _ = reason;
+        self.ack(delivery).await
+    }
 }
 
 /// The queue of embedded mode, backed by the outbox rows of one topic.
@@ -89,7 +99,13 @@ impl JobQueue for EmbeddedQueue {
     async fn receive(&self) -> StoreResult<Delivery> {
         loop {
             if let Some(row) = self.store.claim_outbox(&self.topic, self.lease).await? {
-                return Ok(Delivery { id: row.id, key: row.key, payload: row.payload, attempts: row.attempts });
+                return Ok(Delivery {
+                    id: row.id,
+                    generation: 0,
+                    key: row.key,
+                    payload: row.payload,
+                    attempts: row.attempts,
+                });
             }
             let sleep = self.next_sleep();
             tokio::select! {

@@ -18,8 +18,20 @@ use crate::outbox::{OutboxMessage, OutboxRow};
 use crate::page::{Page, PageRequest};
 
 /// The whole store: every repository, one object.
-pub trait Store: AnalysisRepository + PipelineRepository + OutboxRepository + AccessRepository + Send + Sync {}
-impl<T> Store for T where T: AnalysisRepository + PipelineRepository + OutboxRepository + AccessRepository + Send + Sync {}
+pub trait Store:
+    AnalysisRepository + PipelineRepository + OutboxRepository + AccessRepository + MaintenanceRepository + Send + Sync
+{
+}
+impl<T> Store for T where
+    T: AnalysisRepository
+        + PipelineRepository
+        + OutboxRepository
+        + AccessRepository
+        + MaintenanceRepository
+        + Send
+        + Sync
+{
+}
 
 /// An `Idempotency-Key` header and the digest of the request it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,9 +138,23 @@ pub trait PipelineRepository {
     /// Everything stored for the analysis (not tenant-scoped: the worker acts for every tenant).
     async fn load_job_input(&self, id: &AnalysisId) -> StoreResult<Option<JobInput>>;
 
-    /// `queued|running → running` (a redelivered job may restart a `running` one). Returns
-    /// `false` when the analysis is already terminal, so the job is skipped.
+    /// `queued|running → running` (a redelivered job may restart a `running` one), setting
+    /// `heartbeat_at = at`. Returns `false` when the analysis is already terminal (or missing), so
+    /// the job is skipped.
     async fn mark_running(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// A running job is still alive: set `heartbeat_at = at` (no-op unless `running`).
+    async fn heartbeat(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Stale-job recovery (SPEC §9): every analysis `running` with `heartbeat_at < stale_before`
+    /// (at most `limit`) goes back to `queued` and gets a fresh outbox job built by `job`, each in
+    /// its own transaction. Returns the requeued ids.
+    async fn requeue_stale(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+        job: &(dyn for<'a> Fn(&'a AnalysisId, &'a TenantId) -> OutboxMessage + Send + Sync),
+    ) -> StoreResult<Vec<AnalysisId>>;
 
     /// Store attributions, findings, decision, bundle and SARIF and set `completed`, in one
     /// transaction. A second call for an already-terminal analysis changes nothing (idempotent).
@@ -187,4 +213,38 @@ pub trait AccessRepository {
     async fn revoke_api_key(&self, tenant: &TenantId, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Held while a singleton duty runs; dropping it releases the lock (for Postgres: a transaction
+/// holding `pg_try_advisory_xact_lock`, rolled back on drop).
+pub struct SingletonLock {
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+impl SingletonLock {
+    pub fn new(guard: impl std::any::Any + Send) -> Self {
+        Self { _guard: Box::new(guard) }
+    }
+}
+
+impl std::fmt::Debug for SingletonLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SingletonLock")
+    }
+}
+
+#[async_trait]
+pub trait MaintenanceRepository {
+    /// Names (`<version>_<description>`) of migrations not yet applied to the database.
+    async fn pending_migrations(&self) -> StoreResult<Vec<String>>;
+
+    /// Apply every pending migration; returns what was applied.
+    async fn apply_migrations(&self) -> StoreResult<Vec<String>>;
+
+    /// Take the lock of a singleton duty (scheduler job) named `name` if no other process holds
+    /// it; `None` when another holds it. SQLite (one process) always grants it.
+    async fn try_singleton(&self, name: &str) -> StoreResult<Option<SingletonLock>>;
+
+    /// `"sqlite"` or `"postgres"`, for logs and health reports.
+    fn backend(&self) -> &'static str;
 }

@@ -9,49 +9,14 @@ use chrono::Utc;
 use prost::Message;
 use provenance_core::{AnalysisError, AnalysisId};
 use provenance_proto::v1::AnalysisJob;
+use provenance_store::config::WorkerSettings;
 use provenance_store::queue::{Delivery, JobQueue};
 use provenance_store::{Store, StoreError};
-use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::pipeline::{Pipeline, PipelineError, RunOutcome};
-
-/// Worker tuning; every field has a default and a `PROVENANCE_WORKER__…` variable.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WorkerSettings {
-    /// Jobs processed at the same time by this process.
-    pub concurrency: usize,
-    /// Deliveries of one job before its analysis is marked failed (`delivery_limit_exceeded`).
-    pub max_attempts: u32,
-    /// How long a received job stays reserved without a heartbeat (a crashed worker's job is
-    /// picked up again after this).
-    pub lease_seconds: u64,
-    /// Safety-net poll interval of the embedded queue (jobs normally wake it on commit).
-    pub poll_interval_ms: u64,
-    /// Time budget of each detector for one analysis.
-    pub detect_budget_seconds: u64,
-    /// First retry delay after a transient failure; doubles per attempt.
-    pub retry_base_ms: u64,
-    /// On shutdown, how long in-flight jobs may take to finish before they are handed back.
-    pub shutdown_grace_seconds: u64,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            concurrency: 2,
-            max_attempts: 5,
-            lease_seconds: 60,
-            poll_interval_ms: 1000,
-            detect_budget_seconds: 10,
-            retry_base_ms: 1000,
-            shutdown_grace_seconds: 20,
-        }
-    }
-}
 
 pub struct Worker {
     pub store: Arc<dyn Store>,
@@ -113,15 +78,9 @@ impl Worker {
             tracing::error!("delivery limit reached; marking the analysis failed");
             let error = AnalysisError {
                 code: "delivery_limit_exceeded".into(),
-                message: format!("the job failed {} times", delivery.attempts - 1),
+                message: format!("the job was delivered {} times without completing", delivery.attempts - 1),
             };
-            match self.store.fail_analysis(&id, &error, Utc::now()).await {
-                Ok(()) | Err(StoreError::NotFound) => {
-                    metrics::counter!("provenance_jobs_dead_lettered_total").increment(1);
-                    self.ack(&delivery).await;
-                }
-                Err(e) => tracing::warn!(error = %e, "could not record the failure; the job will come back"),
-            }
+            self.give_up(&delivery, &id, &error).await;
             return;
         }
         if delivery.attempts > 1 {
@@ -129,7 +88,7 @@ impl Worker {
         }
 
         let result = {
-            let heartbeat = self.keep_alive(&delivery);
+            let heartbeat = self.keep_alive(&delivery, &id);
             let run = self.pipeline.run(self.store.as_ref(), &id);
             tokio::pin!(run);
             tokio::select! {
@@ -154,20 +113,41 @@ impl Worker {
                     Err(e) => self.retry(&delivery, &e.to_string()).await,
                 }
             }
-            Err(PipelineError::Transient(e)) => {
-                tracing::warn!(error = %e, "transient failure; job will be retried");
+            Err(PipelineError::Retryable(error)) if delivery.attempts >= self.settings.max_attempts => {
+                tracing::error!(code = %error.code, message = %error.message, "last attempt failed; giving up");
+                self.give_up(&delivery, &id, &error).await;
+            }
+            Err(e @ (PipelineError::Retryable(_) | PipelineError::Transient(_))) => {
+                tracing::warn!(error = %e, "attempt failed; job will be retried");
                 self.retry(&delivery, &e.to_string()).await;
             }
         }
     }
 
-    /// Extend the lease periodically; never returns.
-    async fn keep_alive(&self, delivery: &Delivery) {
+    /// Record the analysis as failed and send the job to the dead-letter queue.
+    async fn give_up(&self, delivery: &Delivery, id: &AnalysisId, error: &AnalysisError) {
+        match self.store.fail_analysis(id, error, Utc::now()).await {
+            Ok(()) | Err(StoreError::NotFound) => {
+                metrics::counter!("provenance_jobs_dead_lettered_total").increment(1);
+                if let Err(e) = self.queue.dead_letter(delivery, &error.code).await {
+                    tracing::warn!(error = %e, "dead-lettering the job failed; it will come back");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the failure; the job will come back"),
+        }
+    }
+
+    /// Extend the lease and record a heartbeat periodically (stale-job recovery requeues a
+    /// `running` analysis whose heartbeat stops); never returns.
+    async fn keep_alive(&self, delivery: &Delivery, id: &AnalysisId) {
         let every = Duration::from_secs((self.settings.lease_seconds / 3).max(1));
         loop {
             tokio::time::sleep(every).await;
             if let Err(e) = self.queue.keep_alive(delivery).await {
                 tracing::warn!(error = %e, "could not extend the job lease");
+            }
+            if let Err(e) = self.store.heartbeat(id, Utc::now()).await {
+                tracing::warn!(error = %e, "could not record the job heartbeat");
             }
         }
     }

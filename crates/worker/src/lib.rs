@@ -3,7 +3,11 @@
 //! results before acknowledging the job.
 
 pub mod consumer;
+pub mod health;
 pub mod pipeline;
+pub mod scheduler;
+pub mod startup;
 
-pub use consumer::{Worker, WorkerSettings};
+pub use consumer::Worker;
 pub use pipeline::{Pipeline, PipelineError};
+pub use provenance_store::config::WorkerSettings;

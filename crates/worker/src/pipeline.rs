@@ -23,6 +23,10 @@ pub enum PipelineError {
     /// Infrastructure trouble (database); the job is retried.
     #[error("transient: {0}")]
     Transient(#[from] StoreError),
+    /// This attempt failed in a way that may not repeat (a detector panicked); the job is
+    /// retried, and the analysis fails with this error once the delivery limit is reached.
+    #[error("{}: {}", .0.code, .0.message)]
+    Retryable(AnalysisError),
     /// The analysis cannot be processed; it is marked failed with this error.
     #[error("{}: {}", .0.code, .0.message)]
     Permanent(AnalysisError),
@@ -79,6 +83,12 @@ impl Pipeline {
         .await
         .map_err(|e| PipelineError::permanent("detector_crashed", format!("a detector panicked: {e}")))?;
         drop(files);
+        if !run.panicked.is_empty() {
+            return Err(PipelineError::Retryable(AnalysisError {
+                code: "detector_panicked".into(),
+                message: format!("detector(s) {} panicked on this analysis", run.panicked.join(", ")),
+            }));
+        }
         timings.insert("detect".to_string(), t.elapsed().as_millis() as u64);
         for (detector, ms) in &run.durations_ms {
             metrics::histogram!("provenance_detector_duration_seconds", "detector" => detector.clone())

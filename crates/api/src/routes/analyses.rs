@@ -16,6 +16,7 @@ use provenance_core::digest::sha256_hex;
 use provenance_core::ingest::{SubmitAnalysisRequest, parse_submission};
 use provenance_core::{Analysis, AnalysisError, AnalysisId, AnalysisStatus, FieldError, Outcome, RepoName};
 use provenance_proto::v1::AnalysisJob;
+use provenance_store::idempotency_cache::CachedSubmission;
 use provenance_store::{AnalysisFilter, IdempotencyKey, OutboxMessage, PageRequest, Submitted, topics};
 use serde::{Deserialize, Serialize};
 
@@ -69,14 +70,24 @@ pub async fn submit(
         other => ApiError::Malformed(FieldError::new("", other.body_text())),
     })?;
     let idempotency = idempotency_key(&headers, &body)?;
+    // Fast path: a retry with a known key is answered from the cache without touching the
+    // database. The database remains the record (it checks the key again in its transaction).
+    if let Some(key) = &idempotency
+        && let Some(hit) = state.idempotency.get(principal.tenant_id.as_str(), &key.key).await
+    {
+        if hit.request_sha256 != key.request_sha256 {
+            return Err(ApiError::from(provenance_store::StoreError::IdempotencyMismatch));
+        }
+        let status = StatusCode::from_u16(hit.status_code).unwrap_or(StatusCode::ACCEPTED);
+        return Ok(submission_response(status, hit.body, true));
+    }
     let new = parse_submission(&body, &state.limits, &principal.tenant_id, Utc::now())?;
-    let job = AnalysisJob {
-        job_id: new.id.to_string(),
-        tenant_id: new.tenant_id.to_string(),
-        analysis_id: new.id.to_string(),
-        traceparent: String::new(),
-        enqueued_at_unix_ms: new.created_at.timestamp_millis(),
-    };
+    let job = AnalysisJob::for_analysis(
+        new.id.as_str(),
+        new.tenant_id.as_str(),
+        new.id.as_str(),
+        new.created_at.timestamp_millis(),
+    );
     let message =
         OutboxMessage { topic: topics::ANALYSIS_JOBS.into(), key: new.id.to_string(), payload: job.encode_to_vec() };
     let (status, analysis, deduplicated, replayed) =
@@ -90,16 +101,37 @@ pub async fn submit(
         tracing::info!(analysis_id = %analysis.id, lines = new.lines.len(), "analysis accepted");
     }
     let status_url = format!("{}/v1/analysis/{}", state.public_base_url, analysis.id);
-    let location = HeaderValue::from_str(&status_url).ok();
-    let body = SubmitAnalysisResponse { analysis_id: analysis.id, status: analysis.status, status_url, deduplicated };
-    let mut response = (status, Json(body)).into_response();
+    let view = SubmitAnalysisResponse { analysis_id: analysis.id, status: analysis.status, status_url, deduplicated };
+    let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(key) = &idempotency {
+        let cached = CachedSubmission {
+            request_sha256: key.request_sha256.clone(),
+            analysis_id: view.analysis_id.to_string(),
+            status_code: status.as_u16(),
+            body: body.clone(),
+        };
+        state.idempotency.put(principal.tenant_id.as_str(), &key.key, &cached, IDEMPOTENCY_WINDOW).await;
+    }
+    Ok(submission_response(status, body, replayed))
+}
+
+/// How long an `Idempotency-Key` is honoured (SPEC §2).
+const IDEMPOTENCY_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The answer to a submission, fresh or replayed: the JSON body, `Location` of the analysis, and
+/// `Idempotent-Replayed: true` on a replay.
+fn submission_response(status: StatusCode, body: String, replayed: bool) -> Response {
+    let location = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["status_url"].as_str().and_then(|u| HeaderValue::from_str(u).ok()));
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     if let Some(location) = location {
         response.headers_mut().insert(header::LOCATION, location);
     }
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok(response)
+    response
 }
 
 fn idempotency_key(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<IdempotencyKey>> {

@@ -3,6 +3,7 @@
 
 mod access;
 mod analyses;
+mod maintenance;
 mod outbox;
 mod pipeline;
 mod rows;
@@ -36,7 +37,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (creating if missing) the database named by `url`: `sqlite://path/to/file.db`,
     /// `sqlite:file.db`, or `sqlite::memory:` for tests (one connection, so every query sees the
-    /// same database). Does not migrate; call [`SqliteStore::migrate`].
+    /// same database). Does not migrate; call [`crate::MaintenanceRepository::apply_migrations`]
+    /// (or [`SqliteStore::migrate`]).
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
@@ -65,9 +67,10 @@ impl SqliteStore {
         Ok(Self { pool, outbox_notify: Arc::new(Notify::new()) })
     }
 
-    /// Apply the migrations of `migrations/sqlite` that have not run yet.
+    /// Apply the migrations of `migrations/sqlite` that have not run yet (a shorthand for
+    /// [`crate::MaintenanceRepository::apply_migrations`] that drops the list of names).
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        crate::MaintenanceRepository::apply_migrations(self).await?;
         Ok(())
     }
 

@@ -3,15 +3,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, ChangedLine, FileContent, Finding};
+use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, ChangedLine, FileContent, Finding, TenantId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::rows::{
-    ANALYSIS_COLUMNS, AnalysisRow, FileRow, LINE_COLUMNS, LineRow, finding_status_str, status_from, to_i64, to_json,
+    ANALYSIS_COLUMNS, AnalysisRow, FileRow, LINE_COLUMNS, LineRow, finding_status_str, parse_id, status_from, to_i64,
+    to_json,
 };
+use super::submission::insert_outbox;
 use super::timestamps::to_text;
 use crate::error::{StoreError, StoreResult};
+use crate::outbox::OutboxMessage;
 use crate::repository::{AnalysisResult, JobInput, PipelineRepository};
 
 const MAX_BINDS_PER_STATEMENT: usize = 30_000;
@@ -53,15 +56,71 @@ impl PipelineRepository for SqliteStore {
     async fn mark_running(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<bool> {
         let at = to_text(at);
         let done = sqlx::query(
-            "UPDATE analyses SET status = 'running', started_at = ?, updated_at = ? \
+            "UPDATE analyses SET status = 'running', started_at = ?, heartbeat_at = ?, updated_at = ? \
              WHERE id = ? AND status IN ('queued', 'running')",
         )
+        .bind(&at)
         .bind(&at)
         .bind(&at)
         .bind(id.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn heartbeat(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE analyses SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
+            .bind(to_text(at))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The stalest first. An analysis that heartbeats, completes or fails between the pick and
+    /// its own transaction is left alone (the update re-checks the condition).
+    async fn requeue_stale(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+        job: &(dyn for<'a> Fn(&'a AnalysisId, &'a TenantId) -> OutboxMessage + Send + Sync),
+    ) -> StoreResult<Vec<AnalysisId>> {
+        let stale_before = to_text(stale_before);
+        let candidates: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM analyses WHERE status = 'running' AND heartbeat_at < ? ORDER BY heartbeat_at, id LIMIT ?",
+        )
+        .bind(&stale_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut requeued = Vec::with_capacity(candidates.len());
+        for id in candidates {
+            let now = Utc::now();
+            let mut tx = self.begin_write().await?;
+            let tenant: Option<String> = sqlx::query_scalar(
+                "UPDATE analyses SET status = 'queued', updated_at = ? \
+                 WHERE id = ? AND status = 'running' AND heartbeat_at < ? RETURNING tenant_id",
+            )
+            .bind(to_text(now))
+            .bind(&id)
+            .bind(&stale_before)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(tenant) = tenant else {
+                tx.rollback().await?;
+                continue;
+            };
+            let id: AnalysisId = parse_id("analysis id", &id)?;
+            let tenant: TenantId = parse_id("tenant id", &tenant)?;
+            let message = job(&id, &tenant);
+            insert_outbox(&mut tx, &message, now).await?;
+            tx.commit().await?;
+            requeued.push(id);
+        }
+        if !requeued.is_empty() {
+            self.notify_outbox();
+        }
+        Ok(requeued)
     }
 
     async fn complete_analysis(&self, result: &AnalysisResult) -> StoreResult<()> {

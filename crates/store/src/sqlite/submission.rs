@@ -235,7 +235,11 @@ async fn insert_files(conn: &mut SqliteConnection, new: &NewAnalysis) -> StoreRe
 
 /// The job's outbox row, due now. A second message with the same `(topic, key)` is the same
 /// message and is dropped.
-async fn insert_outbox(conn: &mut SqliteConnection, job: &OutboxMessage, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn insert_outbox(
+    conn: &mut SqliteConnection,
+    job: &OutboxMessage,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let now = to_text(now);
     sqlx::query(
         "INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) VALUES (?, ?, ?, 0, ?, ?) \

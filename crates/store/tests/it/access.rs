@@ -1,9 +1,17 @@
 use chrono::Utc;
 use provenance_core::access::{Scope, Tier, mint_api_key};
 use provenance_core::{ApiKeyId, TenantId};
-use provenance_store::{AccessRepository, ApiKeyRecord};
+use provenance_store::ApiKeyRecord;
 
 use crate::support::*;
+
+both_backends!(
+    ensuring_a_tenant_twice_keeps_one_tenant,
+    an_api_key_reads_back_as_stored_and_records_its_last_use,
+    keys_are_listed_per_tenant,
+    only_the_owning_tenant_can_revoke_a_key,
+    a_healthy_store_answers_ping,
+);
 
 fn key_for(tenant: &TenantId, name: &str) -> ApiKeyRecord {
     let minted = mint_api_key([9; 32]);
@@ -20,20 +28,15 @@ fn key_for(tenant: &TenantId, name: &str) -> ApiKeyRecord {
     }
 }
 
-#[tokio::test]
-async fn ensuring_a_tenant_twice_keeps_one_tenant() {
-    let s = test_store().await;
+async fn ensuring_a_tenant_twice_keeps_one_tenant(s: TestStore) {
     let t = TenantId::generate();
     s.ensure_tenant(&t, "Acme").await.unwrap();
     s.ensure_tenant(&t, "Acme again").await.unwrap();
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(t.as_str()).fetch_all(s.pool()).await.unwrap();
-    assert_eq!(names, vec!["Acme".to_string()]);
+    let names = s.texts("SELECT name FROM tenants WHERE id = $1", t.as_str()).await;
+    assert_eq!(names, vec![Some("Acme".to_string())]);
 }
 
-#[tokio::test]
-async fn an_api_key_reads_back_as_stored_and_records_its_last_use() {
-    let s = test_store().await;
+async fn an_api_key_reads_back_as_stored_and_records_its_last_use(s: TestStore) {
     let t = tenant(&s).await;
     let key = key_for(&t, "ci");
     s.insert_api_key(&key).await.unwrap();
@@ -46,9 +49,7 @@ async fn an_api_key_reads_back_as_stored_and_records_its_last_use() {
     assert_eq!(s.find_api_key(&ApiKeyId::generate()).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn keys_are_listed_per_tenant() {
-    let s = test_store().await;
+async fn keys_are_listed_per_tenant(s: TestStore) {
     let (a, b) = (tenant(&s).await, tenant(&s).await);
     let (k1, k2, k3) = (key_for(&a, "one"), key_for(&a, "two"), key_for(&b, "three"));
     for k in [&k1, &k2, &k3] {
@@ -60,9 +61,7 @@ async fn keys_are_listed_per_tenant() {
     assert_eq!(s.list_api_keys(&b).await.unwrap(), vec![k3]);
 }
 
-#[tokio::test]
-async fn only_the_owning_tenant_can_revoke_a_key() {
-    let s = test_store().await;
+async fn only_the_owning_tenant_can_revoke_a_key(s: TestStore) {
     let (owner, other) = (tenant(&s).await, tenant(&s).await);
     let key = key_for(&owner, "ci");
     s.insert_api_key(&key).await.unwrap();
@@ -75,8 +74,6 @@ async fn only_the_owning_tenant_can_revoke_a_key() {
     assert!(!s.revoke_api_key(&owner, &ApiKeyId::generate(), at).await.unwrap());
 }
 
-#[tokio::test]
-async fn a_healthy_store_answers_ping() {
-    let s = test_store().await;
+async fn a_healthy_store_answers_ping(s: TestStore) {
     s.ping().await.unwrap();
 }

@@ -1,15 +1,21 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use provenance_store::{OutboxRepository, StoreError, topics};
+use provenance_store::{StoreError, topics};
 
 use crate::support::*;
 
+both_backends!(
+    a_claimed_row_is_not_claimable_again_until_its_lease_expires,
+    an_extended_lease_keeps_the_row_claimed,
+    rows_are_claimed_oldest_first_and_only_from_their_topic,
+    a_completed_row_is_gone,
+    a_retried_row_waits_until_its_time_and_keeps_the_error,
+);
+
 const JOBS: &str = topics::ANALYSIS_JOBS;
 
-#[tokio::test]
-async fn a_claimed_row_is_not_claimable_again_until_its_lease_expires() {
-    let s = test_store().await;
+async fn a_claimed_row_is_not_claimable_again_until_its_lease_expires(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 1);
     submitted(&s, &new).await;
@@ -24,9 +30,7 @@ async fn a_claimed_row_is_not_claimable_again_until_its_lease_expires() {
     assert_eq!((again.id, again.attempts), (first.id, 2));
 }
 
-#[tokio::test]
-async fn an_extended_lease_keeps_the_row_claimed() {
-    let s = test_store().await;
+async fn an_extended_lease_keeps_the_row_claimed(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let row = s.claim_outbox(JOBS, SHORT_LEASE).await.unwrap().unwrap();
@@ -35,9 +39,7 @@ async fn an_extended_lease_keeps_the_row_claimed() {
     assert_eq!(s.claim_outbox(JOBS, SHORT_LEASE).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn rows_are_claimed_oldest_first_and_only_from_their_topic() {
-    let s = test_store().await;
+async fn rows_are_claimed_oldest_first_and_only_from_their_topic(s: TestStore) {
     let t = tenant(&s).await;
     let (a, b) = (new_analysis(&t, 1, "def456", 1), new_analysis(&t, 2, "def456", 1));
     submitted(&s, &a).await;
@@ -50,9 +52,7 @@ async fn rows_are_claimed_oldest_first_and_only_from_their_topic() {
     assert_eq!(s.claim_outbox(JOBS, lease).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_completed_row_is_gone() {
-    let s = test_store().await;
+async fn a_completed_row_is_gone(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let row = s.claim_outbox(JOBS, SHORT_LEASE).await.unwrap().unwrap();
@@ -64,21 +64,15 @@ async fn a_completed_row_is_gone() {
     assert!(matches!(s.extend_lease(row.id, SHORT_LEASE).await, Err(StoreError::NotFound)));
 }
 
-#[tokio::test]
-async fn a_retried_row_waits_until_its_time_and_keeps_the_error() {
-    let s = test_store().await;
+async fn a_retried_row_waits_until_its_time_and_keeps_the_error(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let row = s.claim_outbox(JOBS, Duration::from_secs(30)).await.unwrap().unwrap();
 
     s.retry_outbox(row.id, Utc::now() + chrono::Duration::milliseconds(300), "database locked").await.unwrap();
     assert_eq!(s.claim_outbox(JOBS, SHORT_LEASE).await.unwrap(), None);
-    let last_error: Option<String> = sqlx::query_scalar("SELECT last_error FROM outbox WHERE id = ?")
-        .bind(row.id)
-        .fetch_one(s.pool())
-        .await
-        .unwrap();
-    assert_eq!(last_error.as_deref(), Some("database locked"));
+    let last_error = s.texts("SELECT last_error FROM outbox WHERE id = $1", row.id).await;
+    assert_eq!(last_error, vec![Some("database locked".to_string())]);
 
     tokio::time::sleep(Duration::from_millis(350)).await;
     let again = s.claim_outbox(JOBS, SHORT_LEASE).await.unwrap().unwrap();

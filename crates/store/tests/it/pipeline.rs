@@ -1,12 +1,21 @@
 use chrono::Utc;
 use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, Outcome};
-use provenance_store::{AnalysisRepository, PageRequest, PipelineRepository, StoreError};
+use provenance_store::{PageRequest, StoreError};
 
 use crate::support::*;
 
-#[tokio::test]
-async fn the_job_input_holds_the_analysis_with_its_lines_and_files_in_order() {
-    let s = test_store().await;
+both_backends!(
+    the_job_input_holds_the_analysis_with_its_lines_and_files_in_order,
+    a_queued_analysis_starts_running_and_a_redelivered_job_may_restart_it,
+    completing_an_analysis_stores_attributions_findings_decision_bundle_and_sarif,
+    findings_are_paged_in_the_order_the_worker_gave,
+    a_second_completion_changes_nothing,
+    a_result_with_another_number_of_lines_is_refused_and_changes_nothing,
+    a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards,
+    completing_or_failing_an_unknown_analysis_is_not_found,
+);
+
+async fn the_job_input_holds_the_analysis_with_its_lines_and_files_in_order(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 4);
     let created = submitted(&s, &new).await;
@@ -18,9 +27,7 @@ async fn the_job_input_holds_the_analysis_with_its_lines_and_files_in_order() {
     assert_eq!(s.load_job_input(&AnalysisId::generate()).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_queued_analysis_starts_running_and_a_redelivered_job_may_restart_it() {
-    let s = test_store().await;
+async fn a_queued_analysis_starts_running_and_a_redelivered_job_may_restart_it(s: TestStore) {
     let t = tenant(&s).await;
     let a = submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let at = Utc::now();
@@ -33,9 +40,7 @@ async fn a_queued_analysis_starts_running_and_a_redelivered_job_may_restart_it()
     assert!(!s.mark_running(&AnalysisId::generate(), at).await.unwrap());
 }
 
-#[tokio::test]
-async fn completing_an_analysis_stores_attributions_findings_decision_bundle_and_sarif() {
-    let s = test_store().await;
+async fn completing_an_analysis_stores_attributions_findings_decision_bundle_and_sarif(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 3);
     submitted(&s, &new).await;
@@ -64,9 +69,7 @@ async fn completing_an_analysis_stores_attributions_findings_decision_bundle_and
     assert_eq!(s.get_decision(&other, &new.id).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn findings_are_paged_in_the_order_the_worker_gave() {
-    let s = test_store().await;
+async fn findings_are_paged_in_the_order_the_worker_gave(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 5);
     submitted(&s, &new).await;
@@ -84,9 +87,7 @@ async fn findings_are_paged_in_the_order_the_worker_gave() {
     assert_eq!(seen, result.findings);
 }
 
-#[tokio::test]
-async fn a_second_completion_changes_nothing() {
-    let s = test_store().await;
+async fn a_second_completion_changes_nothing(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 2);
     submitted(&s, &new).await;
@@ -104,9 +105,7 @@ async fn a_second_completion_changes_nothing() {
     assert!(!s.mark_running(&new.id, Utc::now()).await.unwrap());
 }
 
-#[tokio::test]
-async fn a_result_with_another_number_of_lines_is_refused_and_changes_nothing() {
-    let s = test_store().await;
+async fn a_result_with_another_number_of_lines_is_refused_and_changes_nothing(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 3);
     submitted(&s, &new).await;
@@ -119,9 +118,7 @@ async fn a_result_with_another_number_of_lines_is_refused_and_changes_nothing() 
     assert_eq!(s.get_decision(&t, &new.id).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards() {
-    let s = test_store().await;
+async fn a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 1);
     submitted(&s, &new).await;
@@ -140,9 +137,7 @@ async fn a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards() {
     assert_eq!(s.get_decision(&t, &new.id).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn completing_or_failing_an_unknown_analysis_is_not_found() {
-    let s = test_store().await;
+async fn completing_or_failing_an_unknown_analysis_is_not_found(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 1);
     submitted(&s, &new).await;

@@ -2,9 +2,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use provenance_store::queue::{EmbeddedQueue, JobQueue};
-use provenance_store::{OutboxRepository, topics};
+use provenance_store::topics;
 
 use crate::support::*;
+
+both_backends!(
+    a_waiting_receive_wakes_promptly_when_a_job_is_submitted,
+    every_waiting_consumer_gets_one_of_several_jobs_submitted_at_once,
+    an_acked_job_is_not_delivered_again,
+    a_job_whose_worker_died_is_delivered_again_when_its_lease_runs_out,
+    keep_alive_holds_the_job_past_its_first_lease,
+    a_retried_job_comes_back_after_its_delay_without_waiting_for_the_poll,
+);
 
 const LONG_POLL: Duration = Duration::from_secs(30);
 
@@ -12,9 +21,7 @@ fn queue(s: &TestStore, lease: Duration, poll: Duration) -> Arc<EmbeddedQueue> {
     Arc::new(EmbeddedQueue::new(s.as_dyn(), topics::ANALYSIS_JOBS, lease, poll))
 }
 
-#[tokio::test]
-async fn a_waiting_receive_wakes_promptly_when_a_job_is_submitted() {
-    let s = test_store().await;
+async fn a_waiting_receive_wakes_promptly_when_a_job_is_submitted(s: TestStore) {
     let t = tenant(&s).await;
     let q = queue(&s, Duration::from_secs(30), LONG_POLL);
     let waiting = tokio::spawn({
@@ -33,9 +40,7 @@ async fn a_waiting_receive_wakes_promptly_when_a_job_is_submitted() {
     assert_eq!((delivery.key.as_str(), delivery.attempts), (new.id.as_str(), 1));
 }
 
-#[tokio::test]
-async fn every_waiting_consumer_gets_one_of_several_jobs_submitted_at_once() {
-    let s = test_store().await;
+async fn every_waiting_consumer_gets_one_of_several_jobs_submitted_at_once(s: TestStore) {
     let t = tenant(&s).await;
     let q = queue(&s, Duration::from_secs(30), LONG_POLL);
     let mut consumers = tokio::task::JoinSet::new();
@@ -56,9 +61,7 @@ async fn every_waiting_consumer_gets_one_of_several_jobs_submitted_at_once() {
     assert_eq!(keys.len(), 3);
 }
 
-#[tokio::test]
-async fn an_acked_job_is_not_delivered_again() {
-    let s = test_store().await;
+async fn an_acked_job_is_not_delivered_again(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let q = queue(&s, SHORT_LEASE, Duration::from_millis(50));
@@ -69,9 +72,7 @@ async fn an_acked_job_is_not_delivered_again() {
     assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_job_whose_worker_died_is_delivered_again_when_its_lease_runs_out() {
-    let s = test_store().await;
+async fn a_job_whose_worker_died_is_delivered_again_when_its_lease_runs_out(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let q = queue(&s, SHORT_LEASE, Duration::from_millis(50));
@@ -81,9 +82,7 @@ async fn a_job_whose_worker_died_is_delivered_again_when_its_lease_runs_out() {
     assert_eq!((again.id, again.attempts), (first.id, 2));
 }
 
-#[tokio::test]
-async fn keep_alive_holds_the_job_past_its_first_lease() {
-    let s = test_store().await;
+async fn keep_alive_holds_the_job_past_its_first_lease(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     // Renewed every 100 ms for 600 ms: well past one 500 ms lease, with a wide margin per renewal.
@@ -97,9 +96,7 @@ async fn keep_alive_holds_the_job_past_its_first_lease() {
     assert!(tokio::time::timeout(Duration::from_millis(80), q.receive()).await.is_err());
 }
 
-#[tokio::test]
-async fn a_retried_job_comes_back_after_its_delay_without_waiting_for_the_poll() {
-    let s = test_store().await;
+async fn a_retried_job_comes_back_after_its_delay_without_waiting_for_the_poll(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let q = queue(&s, Duration::from_secs(30), LONG_POLL);

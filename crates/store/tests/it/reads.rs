@@ -1,17 +1,24 @@
 use chrono::Utc;
 use provenance_core::{AnalysisError, AnalysisStatus, RepoName};
 use provenance_store::page::encode_cursor;
-use provenance_store::{AnalysisFilter, AnalysisRepository, PageRequest, PipelineRepository};
+use provenance_store::{AnalysisFilter, PageRequest};
 
 use crate::support::*;
+
+both_backends!(
+    lines_are_paged_in_submission_order_with_cursors,
+    a_page_that_ends_exactly_at_the_last_line_has_no_cursor,
+    a_cursor_the_store_never_issued_reads_as_an_empty_page,
+    analyses_are_listed_newest_first_across_pages,
+    analyses_are_filtered_by_repo_pull_request_and_status,
+    analyses_are_counted_by_status_across_tenants,
+);
 
 fn next(page: &provenance_store::Page<impl Sized>, limit: u32) -> PageRequest {
     PageRequest::from_query(Some(limit), page.next_cursor.as_deref()).unwrap()
 }
 
-#[tokio::test]
-async fn lines_are_paged_in_submission_order_with_cursors() {
-    let s = test_store().await;
+async fn lines_are_paged_in_submission_order_with_cursors(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 5);
     submitted(&s, &new).await;
@@ -27,9 +34,7 @@ async fn lines_are_paged_in_submission_order_with_cursors() {
     assert_eq!(p3.next_cursor, None);
 }
 
-#[tokio::test]
-async fn a_page_that_ends_exactly_at_the_last_line_has_no_cursor() {
-    let s = test_store().await;
+async fn a_page_that_ends_exactly_at_the_last_line_has_no_cursor(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 4);
     submitted(&s, &new).await;
@@ -39,9 +44,7 @@ async fn a_page_that_ends_exactly_at_the_last_line_has_no_cursor() {
     assert_eq!(p2.next_cursor, None);
 }
 
-#[tokio::test]
-async fn a_cursor_the_store_never_issued_reads_as_an_empty_page() {
-    let s = test_store().await;
+async fn a_cursor_the_store_never_issued_reads_as_an_empty_page(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 3);
     submitted(&s, &new).await;
@@ -50,9 +53,7 @@ async fn a_cursor_the_store_never_issued_reads_as_an_empty_page() {
     assert!(p.items.is_empty() && p.next_cursor.is_none());
 }
 
-#[tokio::test]
-async fn analyses_are_listed_newest_first_across_pages() {
-    let s = test_store().await;
+async fn analyses_are_listed_newest_first_across_pages(s: TestStore) {
     let t = tenant(&s).await;
     let mut ids = Vec::new();
     for pr in 1..=5 {
@@ -70,9 +71,7 @@ async fn analyses_are_listed_newest_first_across_pages() {
     assert_eq!(p3.next_cursor, None);
 }
 
-#[tokio::test]
-async fn analyses_are_filtered_by_repo_pull_request_and_status() {
-    let s = test_store().await;
+async fn analyses_are_filtered_by_repo_pull_request_and_status(s: TestStore) {
     let t = tenant(&s).await;
     let on_7 = submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let on_8 = submitted(&s, &new_analysis(&t, 8, "def456", 1)).await;
@@ -100,9 +99,7 @@ async fn analyses_are_filtered_by_repo_pull_request_and_status() {
     assert_eq!(ids(failed).await, vec![on_8.id]);
 }
 
-#[tokio::test]
-async fn analyses_are_counted_by_status_across_tenants() {
-    let s = test_store().await;
+async fn analyses_are_counted_by_status_across_tenants(s: TestStore) {
     let (a, b) = (tenant(&s).await, tenant(&s).await);
     submitted(&s, &new_analysis(&a, 1, "def456", 1)).await;
     submitted(&s, &new_analysis(&b, 1, "def456", 1)).await;

@@ -1,18 +1,40 @@
 use provenance_core::{AnalysisStatus, TenantId};
-use provenance_store::sqlite::SqliteStore;
 use provenance_store::{
-    AnalysisFilter, AnalysisRepository, OutboxRepository, PageRequest, StoreError, Submitted, topics,
+    AnalysisFilter, AnalysisRepository, ConnectOptions, Migrations, PageRequest, StoreError, Submitted, topics,
 };
 
 use crate::support::*;
 
-async fn analyses_of(store: &SqliteStore, tenant: &TenantId) -> usize {
-    store.list_analyses(tenant, &AnalysisFilter::default(), &PageRequest::first(500)).await.unwrap().items.len()
+both_backends!(
+    a_submitted_analysis_reads_back_queued_with_its_lines_and_a_job,
+    another_tenant_sees_nothing_of_an_analysis,
+    resubmitting_the_same_inputs_returns_the_existing_analysis_as_deduplicated,
+    the_same_inputs_at_another_head_sha_are_a_new_analysis,
+    the_same_idempotency_key_and_request_replays_the_first_analysis,
+    the_same_idempotency_key_with_another_request_is_refused_and_writes_nothing,
+    an_idempotency_key_is_scoped_to_its_tenant,
+    an_idempotency_key_older_than_a_day_is_forgotten,
+    a_key_first_answered_as_deduplicated_answers_the_same_when_replayed,
+    concurrent_submissions_of_the_same_inputs_store_one_analysis,
+    many_concurrent_submissions_neither_deadlock_nor_fail,
+    a_large_submission_keeps_every_line_in_submission_order,
+    submitting_for_a_tenant_that_does_not_exist_fails_and_writes_nothing,
+    many_concurrent_identical_submissions_store_one_analysis_and_one_job,
+    concurrent_retries_with_one_idempotency_key_replay_the_first,
+    concurrent_requests_reusing_an_idempotency_key_are_refused_but_one,
+);
+
+async fn analyses_of(store: &(impl AsStore + ?Sized), tenant: &TenantId) -> usize {
+    store
+        .as_store()
+        .list_analyses(tenant, &AnalysisFilter::default(), &PageRequest::first(500))
+        .await
+        .unwrap()
+        .items
+        .len()
 }
 
-#[tokio::test]
-async fn a_submitted_analysis_reads_back_queued_with_its_lines_and_a_job() {
-    let s = test_store().await;
+async fn a_submitted_analysis_reads_back_queued_with_its_lines_and_a_job(s: TestStore) {
     let t = tenant(&s).await;
     let new = new_analysis(&t, 7, "def456", 3);
     let created = submitted(&s, &new).await;
@@ -29,9 +51,7 @@ async fn a_submitted_analysis_reads_back_queued_with_its_lines_and_a_job() {
     assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn another_tenant_sees_nothing_of_an_analysis() {
-    let s = test_store().await;
+async fn another_tenant_sees_nothing_of_an_analysis(s: TestStore) {
     let (owner, other) = (tenant(&s).await, tenant(&s).await);
     let new = new_analysis(&owner, 7, "def456", 2);
     submitted(&s, &new).await;
@@ -43,9 +63,7 @@ async fn another_tenant_sees_nothing_of_an_analysis() {
     assert_eq!(analyses_of(&s, &other).await, 0);
 }
 
-#[tokio::test]
-async fn resubmitting_the_same_inputs_returns_the_existing_analysis_as_deduplicated() {
-    let s = test_store().await;
+async fn resubmitting_the_same_inputs_returns_the_existing_analysis_as_deduplicated(s: TestStore) {
     let t = tenant(&s).await;
     let first = new_analysis(&t, 7, "def456", 2);
     let created = submitted(&s, &first).await;
@@ -57,9 +75,7 @@ async fn resubmitting_the_same_inputs_returns_the_existing_analysis_as_deduplica
     assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn the_same_inputs_at_another_head_sha_are_a_new_analysis() {
-    let s = test_store().await;
+async fn the_same_inputs_at_another_head_sha_are_a_new_analysis(s: TestStore) {
     let t = tenant(&s).await;
     submitted(&s, &new_analysis(&t, 7, "def456", 2)).await;
     let mut moved = new_analysis(&t, 7, "def456", 2);
@@ -68,9 +84,7 @@ async fn the_same_inputs_at_another_head_sha_are_a_new_analysis() {
     assert_eq!(analyses_of(&s, &t).await, 2);
 }
 
-#[tokio::test]
-async fn the_same_idempotency_key_and_request_replays_the_first_analysis() {
-    let s = test_store().await;
+async fn the_same_idempotency_key_and_request_replays_the_first_analysis(s: TestStore) {
     let t = tenant(&s).await;
     let key = idempotency("retry-1", "body");
     let first = new_analysis(&t, 7, "def456", 2);
@@ -83,9 +97,7 @@ async fn the_same_idempotency_key_and_request_replays_the_first_analysis() {
     assert_eq!(analyses_of(&s, &t).await, 1);
 }
 
-#[tokio::test]
-async fn the_same_idempotency_key_with_another_request_is_refused_and_writes_nothing() {
-    let s = test_store().await;
+async fn the_same_idempotency_key_with_another_request_is_refused_and_writes_nothing(s: TestStore) {
     let t = tenant(&s).await;
     let first = new_analysis(&t, 7, "def456", 2);
     s.submit_analysis(&first, Some(&idempotency("k", "body one")), &job_for(&first)).await.unwrap();
@@ -98,9 +110,7 @@ async fn the_same_idempotency_key_with_another_request_is_refused_and_writes_not
     assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn an_idempotency_key_is_scoped_to_its_tenant() {
-    let s = test_store().await;
+async fn an_idempotency_key_is_scoped_to_its_tenant(s: TestStore) {
     let (a, b) = (tenant(&s).await, tenant(&s).await);
     let key = idempotency("shared", "body");
     let for_a = new_analysis(&a, 7, "def456", 1);
@@ -110,13 +120,11 @@ async fn an_idempotency_key_is_scoped_to_its_tenant() {
     assert!(matches!(answer, Ok(Submitted::Created(_))), "{answer:?}");
 }
 
-#[tokio::test]
-async fn an_idempotency_key_older_than_a_day_is_forgotten() {
-    let s = test_store().await;
+async fn an_idempotency_key_older_than_a_day_is_forgotten(s: TestStore) {
     let t = tenant(&s).await;
     let first = new_analysis(&t, 7, "def456", 1);
     s.submit_analysis(&first, Some(&idempotency("k", "body one")), &job_for(&first)).await.unwrap();
-    sqlx::query("UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'").execute(s.pool()).await.unwrap();
+    s.execute("UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'").await;
 
     let later = new_analysis(&t, 8, "abcdef", 1);
     let answer = s.submit_analysis(&later, Some(&idempotency("k", "body two")), &job_for(&later)).await.unwrap();
@@ -127,9 +135,7 @@ async fn an_idempotency_key_older_than_a_day_is_forgotten() {
     assert!(matches!(replay, Submitted::Replayed(ref a) if a.id == later.id), "{replay:?}");
 }
 
-#[tokio::test]
-async fn a_key_first_answered_as_deduplicated_answers_the_same_when_replayed() {
-    let s = test_store().await;
+async fn a_key_first_answered_as_deduplicated_answers_the_same_when_replayed(s: TestStore) {
     let t = tenant(&s).await;
     let original = submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
     let key = idempotency("k", "body");
@@ -140,9 +146,7 @@ async fn a_key_first_answered_as_deduplicated_answers_the_same_when_replayed() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_submissions_of_the_same_inputs_store_one_analysis() {
-    let s = test_store().await;
+async fn concurrent_submissions_of_the_same_inputs_store_one_analysis(s: TestStore) {
     let t = tenant(&s).await;
     let (a, b) = (new_analysis(&t, 7, "def456", 50), new_analysis(&t, 7, "def456", 50));
     let (ja, jb) = (job_for(&a), job_for(&b));
@@ -154,13 +158,11 @@ async fn concurrent_submissions_of_the_same_inputs_store_one_analysis() {
     assert_eq!(analyses_of(&s, &t).await, 1);
 }
 
-#[tokio::test]
-async fn many_concurrent_submissions_neither_deadlock_nor_fail() {
-    let s = test_store().await;
+async fn many_concurrent_submissions_neither_deadlock_nor_fail(s: TestStore) {
     let t = tenant(&s).await;
     let mut tasks = tokio::task::JoinSet::new();
     for pr in 0..16 {
-        let (store, t) = (s.store.clone(), t.clone());
+        let (store, t) = (s.as_dyn(), t.clone());
         tasks.spawn(async move {
             let new = new_analysis(&t, pr, "def456", 20);
             store.submit_analysis(&new, None, &job_for(&new)).await
@@ -173,9 +175,7 @@ async fn many_concurrent_submissions_neither_deadlock_nor_fail() {
     assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 16);
 }
 
-#[tokio::test]
-async fn a_large_submission_keeps_every_line_in_submission_order() {
-    let s = test_store().await;
+async fn a_large_submission_keeps_every_line_in_submission_order(s: TestStore) {
     let t = tenant(&s).await;
     // More lines than fit in one multi-row INSERT.
     let new = new_analysis(&t, 7, "def456", 6_000);
@@ -191,9 +191,7 @@ async fn a_large_submission_keeps_every_line_in_submission_order() {
     assert_eq!(seen, (1..=6_000).collect::<Vec<u32>>());
 }
 
-#[tokio::test]
-async fn submitting_for_a_tenant_that_does_not_exist_fails_and_writes_nothing() {
-    let s = test_store().await;
+async fn submitting_for_a_tenant_that_does_not_exist_fails_and_writes_nothing(s: TestStore) {
     let ghost = TenantId::generate();
     let new = new_analysis(&ghost, 7, "def456", 1);
     assert!(s.submit_analysis(&new, None, &job_for(&new)).await.is_err());
@@ -216,8 +214,86 @@ async fn an_in_memory_store_serves_every_query_from_one_database() {
 async fn the_store_connects_through_the_crate_entry_point_and_creates_its_directory() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nested/data/provenance.db").display());
-    let store = provenance_store::connect(&url).await.unwrap();
+    let options = ConnectOptions::default();
+    let store = provenance_store::connect(&url, Migrations::Apply, &options).await.unwrap();
     store.ping().await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
     assert!(dir.path().join("nested/data/provenance.db").exists());
-    assert!(matches!(provenance_store::connect("mysql://x").await, Err(StoreError::Unsupported(_))));
+    let other = provenance_store::connect("mysql://x", Migrations::Apply, &options).await;
+    assert!(matches!(other, Err(StoreError::Unsupported(_))));
+}
+
+/// Eight submissions of the same inputs at once (each with its own id, as the API makes them).
+async fn many_concurrent_identical_submissions_store_one_analysis_and_one_job(s: TestStore) {
+    let t = tenant(&s).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (store, t) = (s.as_dyn(), t.clone());
+        tasks.spawn(async move {
+            let new = new_analysis(&t, 7, "def456", 200);
+            store.submit_analysis(&new, None, &job_for(&new)).await.unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    let created: Vec<_> =
+        answers.iter().filter_map(|a| if let Submitted::Created(a) = a { Some(a) } else { None }).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for answer in &answers {
+        match answer {
+            Submitted::Created(_) => {}
+            Submitted::Deduplicated(a) => assert_eq!(a, created[0]),
+            Submitted::Replayed(_) => panic!("no key was given: {answer:?}"),
+        }
+    }
+    assert_eq!(analyses_of(&s, &t).await, 1);
+    assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 1);
+    let lines = s.list_lines(&t, &created[0].id, &PageRequest::first(500)).await.unwrap().unwrap();
+    assert_eq!(lines.items.len(), 200);
+}
+
+/// A client retrying on a timeout: the same key and body, several times at once.
+async fn concurrent_retries_with_one_idempotency_key_replay_the_first(s: TestStore) {
+    let t = tenant(&s).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (store, t) = (s.as_dyn(), t.clone());
+        tasks.spawn(async move {
+            let new = new_analysis(&t, 7, "def456", 20);
+            store.submit_analysis(&new, Some(&idempotency("retry-1", "body")), &job_for(&new)).await.unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    let created: Vec<_> =
+        answers.iter().filter_map(|a| if let Submitted::Created(a) = a { Some(a) } else { None }).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for answer in &answers {
+        match answer {
+            Submitted::Created(_) => {}
+            Submitted::Replayed(a) => assert_eq!(a, created[0]),
+            Submitted::Deduplicated(_) => panic!("the key was seen first: {answer:?}"),
+        }
+    }
+    assert_eq!(analyses_of(&s, &t).await, 1);
+    assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 1);
+}
+
+/// One key reused at once for different bodies: one wins, the others are refused and write
+/// nothing.
+async fn concurrent_requests_reusing_an_idempotency_key_are_refused_but_one(s: TestStore) {
+    let t = tenant(&s).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for pr in 1..=6 {
+        let (store, t) = (s.as_dyn(), t.clone());
+        tasks.spawn(async move {
+            let new = new_analysis(&t, pr, "def456", 20);
+            let key = idempotency("shared", &format!("body {pr}"));
+            store.submit_analysis(&new, Some(&key), &job_for(&new)).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    let created = answers.iter().filter(|a| matches!(a, Ok(Submitted::Created(_)))).count();
+    let refused = answers.iter().filter(|a| matches!(a, Err(StoreError::IdempotencyMismatch))).count();
+    assert_eq!((created, refused), (1, 5), "{answers:?}");
+    assert_eq!(analyses_of(&s, &t).await, 1);
+    assert_eq!(s.outbox_depth(topics::ANALYSIS_JOBS).await.unwrap(), 1);
 }

@@ -1,0 +1,3 @@
+//! Readiness probes live with the adapters they check (`provenance_store::health`).
+
+pub use provenance_store::health::*;

@@ -1,0 +1,100 @@
+//! `provenance-api`: builds the application from [`Settings`] and serves it until SIGTERM.
+//! In distributed mode (`PROVENANCE_AMQP_URL` set) it also runs the outbox relay, which publishes
+//! each committed job to RabbitMQ as soon as the transaction commits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use provenance_detect::DetectorSet;
+use provenance_store::amqp::{AmqpConnection, AmqpPublisher, AmqpSettings, Topology};
+use provenance_store::config::Settings;
+use provenance_store::idempotency_cache::IdempotencyCache;
+use provenance_store::keyring::Keyring;
+use provenance_store::ratelimit::RateLimiter;
+use provenance_store::relay::{OutboxRelay, RelaySettings};
+use provenance_store::{ConnectOptions, Migrations};
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::readiness::{BrokerProbe, DatabaseProbe, EmbeddedQueueProbe, Probe, RedisProbe};
+use crate::{AppState, bootstrap};
+
+/// Bind `settings.http_listen` and serve until `shutdown` is cancelled.
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.http_listen)
+        .await
+        .with_context(|| format!("binding {}", settings.http_listen))?;
+    serve_on(listener, settings, shutdown).await
+}
+
+/// Serve on `listener` until `shutdown` is cancelled; in-flight requests finish, the relay stops
+/// after its current publish (an unconfirmed row is simply published again later).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let url = settings.database_url();
+    let migrations = if settings.migrate { Migrations::Apply } else { Migrations::Require };
+    let options = ConnectOptions { max_connections: settings.database_max_connections, ..ConnectOptions::default() };
+    let store = provenance_store::connect(&url, migrations, &options)
+        .await
+        .with_context(|| format!("opening the database {}", provenance_store::config::redact_url(&url)))?;
+    let keyring = match &settings.signing_key_file {
+        Some(path) => Keyring::load_file(path),
+        None => Keyring::load_or_generate(&settings.data_dir),
+    }
+    .context("loading the signing keys")?;
+
+    let bootstrap_key = settings.bootstrap_admin_key.as_ref().map(|k| k.expose_secret().to_string());
+    if bootstrap::ensure_admin_key(store.as_ref(), bootstrap_key.as_deref(), &settings.data_dir, false).await?.is_none()
+    {
+        tracing::warn!(
+            "no admin API key: set PROVENANCE_BOOTSTRAP_ADMIN_KEY or create one with `provenance api-keys create`"
+        );
+    }
+
+    let detectors = Arc::new(DetectorSet::bundled().context("loading the bundled rule pack")?);
+    let mut state = AppState::new(Arc::clone(&store), detectors, keyring.public_keys().to_vec(), settings.limits);
+    state.public_base_url = settings.public_base_url.trim_end_matches('/').to_string();
+
+    let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(Arc::clone(&store)))];
+    let mut background = tokio::task::JoinSet::new();
+    match &settings.amqp_url {
+        Some(amqp) => {
+            let connection = AmqpConnection::start(
+                AmqpSettings::new(amqp.as_str())
+                    .with_connection_name("provenance-api")
+                    .with_topology(Topology::new(&settings.amqp_prefix)),
+            )
+            .context("configuring RabbitMQ")?;
+            probes.push(Arc::new(BrokerProbe(connection.clone())));
+            let publisher = Arc::new(AmqpPublisher::new(connection.clone()));
+            let relay = OutboxRelay::new(Arc::clone(&store), publisher, RelaySettings::default());
+            background.spawn(relay.run(shutdown.clone()));
+        }
+        None => probes.push(Arc::new(EmbeddedQueueProbe(Arc::clone(&store)))),
+    }
+    if let Some(redis) = &settings.redis_url {
+        let limiter = Arc::new(RateLimiter::redis(redis).context("configuring Redis")?);
+        probes.push(Arc::new(RedisProbe(Arc::clone(&limiter))));
+        state.rate_limiter = limiter;
+        state.idempotency = Arc::new(IdempotencyCache::redis(redis).context("configuring Redis")?);
+    }
+    state.probes = Arc::new(probes);
+
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        database = store.backend(),
+        queue = if settings.amqp_url.is_some() { "rabbitmq" } else { "embedded" },
+        "provenance-api listening"
+    );
+    let api_shutdown = shutdown.clone();
+    crate::serve(listener, state, async move { api_shutdown.cancelled().await }).await?;
+    shutdown.cancel();
+    // The relay ends at its next await point; give it a moment to finish a publish in flight.
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), async { while background.join_next().await.is_some() {} }).await;
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! Rows as PostgreSQL returns them (JSON columns cast to text, timestamps as `timestamptz`), and
+//! their conversion to and from the domain types. A row that no longer decodes is
+//! `StoreError::Corrupt`, never a panic. The conversions are those of the SQLite store's rows.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use provenance_core::access::{Scope, Tier};
+use provenance_core::finding::Suppression;
+use provenance_core::{
+    Analysis, AnalysisError, AnalysisStatus, Attribution, ChangeType, ChangedLine, CommitSha, DeclaredAttribution,
+    FileContent, Finding, FindingStatus, Location, Outcome, RepoName, RepoPath, ReportMode, Severity,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{StoreError, StoreResult};
+use crate::repository::ApiKeyRecord;
+use chrono::{DateTime, Utc};
+
+fn corrupt(what: &str, e: impl Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+pub(super) fn parse_id<T: FromStr>(what: &str, s: &str) -> StoreResult<T>
+where
+    T::Err: Display,
+{
+    s.parse().map_err(|e| corrupt(what, format!("{s:?}: {e}")))
+}
+
+pub(super) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode JSON: {e}")))
+}
+
+pub(super) fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}
+
+/// A count or number from a `bigint`.
+pub(super) fn to_u64(what: &str, n: i64) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|e| corrupt(what, e))
+}
+
+pub(super) fn to_u32(what: &str, n: i64) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|e| corrupt(what, e))
+}
+
+/// A domain number into a `bigint` (values past `i64::MAX` are refused).
+pub(super) fn to_i64(what: &str, n: u64) -> StoreResult<i64> {
+    i64::try_from(n).map_err(|_| StoreError::Unsupported(format!("{what} {n} is larger than the store can hold")))
+}
+
+pub(super) fn change_type_from(s: &str) -> StoreResult<ChangeType> {
+    match s {
+        "added" => Ok(ChangeType::Added),
+        "modified" => Ok(ChangeType::Modified),
+        "deleted" => Ok(ChangeType::Deleted),
+        other => Err(corrupt("change_type", other)),
+    }
+}
+
+pub(super) fn finding_status_str(s: FindingStatus) -> &'static str {
+    match s {
+        FindingStatus::Open => "open",
+        FindingStatus::Suppressed => "suppressed",
+    }
+}
+
+fn finding_status_from(s: &str) -> StoreResult<FindingStatus> {
+    match s {
+        "open" => Ok(FindingStatus::Open),
+        "suppressed" => Ok(FindingStatus::Suppressed),
+        other => Err(corrupt("finding status", other)),
+    }
+}
+
+pub(super) fn status_from(s: &str) -> StoreResult<AnalysisStatus> {
+    AnalysisStatus::parse(s).ok_or_else(|| corrupt("analysis status", s))
+}
+
+pub(super) const ANALYSIS_COLUMNS: &str = "id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, \
+     error_code, error_message, report_mode, metadata::text AS metadata, inputs_sha256, lines_total, findings_total, \
+     outcome, created_at, updated_at, started_at, completed_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct AnalysisRow {
+    id: String,
+    tenant_id: String,
+    repo: String,
+    pr_number: i64,
+    base_sha: String,
+    head_sha: String,
+    branch: Option<String>,
+    status: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    report_mode: String,
+    metadata: String,
+    inputs_sha256: String,
+    lines_total: i64,
+    findings_total: i64,
+    outcome: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AnalysisRow> for Analysis {
+    type Error = StoreError;
+
+    fn try_from(r: AnalysisRow) -> StoreResult<Self> {
+        let error = match (r.error_code, r.error_message) {
+            (Some(code), message) => Some(AnalysisError { code, message: message.unwrap_or_default() }),
+            (None, _) => None,
+        };
+        Ok(Analysis {
+            id: parse_id("analysis id", &r.id)?,
+            tenant_id: parse_id("tenant id", &r.tenant_id)?,
+            repo: RepoName::parse(&r.repo).map_err(|e| corrupt("repo", e))?,
+            pr_number: to_u64("pr_number", r.pr_number)?,
+            base_sha: CommitSha::parse(&r.base_sha).map_err(|e| corrupt("base_sha", e))?,
+            head_sha: CommitSha::parse(&r.head_sha).map_err(|e| corrupt("head_sha", e))?,
+            branch: r.branch,
+            status: status_from(&r.status)?,
+            error,
+            report_mode: ReportMode::parse(&r.report_mode).ok_or_else(|| corrupt("report_mode", &r.report_mode))?,
+            metadata: from_json("metadata", &r.metadata)?,
+            inputs_sha256: r.inputs_sha256,
+            lines_total: to_u64("lines_total", r.lines_total)?,
+            findings_total: to_u64("findings_total", r.findings_total)?,
+            outcome: r.outcome.map(|o| Outcome::parse(&o).ok_or_else(|| corrupt("outcome", o))).transpose()?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+        })
+    }
+}
+
+pub(super) const LINE_COLUMNS: &str = "seq, file_path, line_number, change_type, content, language, \
+     author_identity, declared::text AS declared, content_sha256, attestation_signature, \
+     attribution::text AS attribution";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct LineRow {
+    pub(super) seq: i64,
+    file_path: String,
+    line_number: i64,
+    change_type: String,
+    content: Option<String>,
+    language: Option<String>,
+    author_identity: Option<String>,
+    declared: Option<String>,
+    content_sha256: Option<String>,
+    attestation_signature: Option<String>,
+    attribution: String,
+}
+
+impl TryFrom<LineRow> for ChangedLine {
+    type Error = StoreError;
+
+    fn try_from(r: LineRow) -> StoreResult<Self> {
+        Ok(ChangedLine {
+            file_path: RepoPath::parse(&r.file_path).map_err(|e| corrupt("file_path", e))?,
+            line_number: to_u32("line_number", r.line_number)?,
+            change_type: change_type_from(&r.change_type)?,
+            content: r.content,
+            language: r.language,
+            author_identity: r.author_identity,
+            declared: r.declared.map(|d| from_json::<DeclaredAttribution>("declared", &d)).transpose()?,
+            content_sha256: r.content_sha256,
+            attestation_signature: r.attestation_signature,
+            attribution: from_json::<Attribution>("attribution", &r.attribution)?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct FileRow {
+    path: String,
+    content: String,
+}
+
+impl TryFrom<FileRow> for FileContent {
+    type Error = StoreError;
+
+    fn try_from(r: FileRow) -> StoreResult<Self> {
+        Ok(FileContent { path: RepoPath::parse(&r.path).map_err(|e| corrupt("file path", e))?, content: r.content })
+    }
+}
+
+pub(super) const FINDING_COLUMNS: &str = "seq, id, rule_id, rule_version, category, severity, message, file_path, \
+     start_line, end_line, start_column, end_column, snippet, fingerprint, attribution::text AS attribution, engine, \
+     status, suppression::text AS suppression";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct FindingRow {
+    pub(super) seq: i64,
+    id: String,
+    rule_id: String,
+    rule_version: String,
+    category: String,
+    severity: String,
+    message: String,
+    file_path: String,
+    start_line: i64,
+    end_line: i64,
+    start_column: i64,
+    end_column: i64,
+    snippet: String,
+    fingerprint: String,
+    attribution: String,
+    engine: String,
+    status: String,
+    suppression: Option<String>,
+}
+
+impl TryFrom<FindingRow> for Finding {
+    type Error = StoreError;
+
+    fn try_from(r: FindingRow) -> StoreResult<Self> {
+        Ok(Finding {
+            id: parse_id("finding id", &r.id)?,
+            rule_id: r.rule_id,
+            rule_version: r.rule_version,
+            category: r.category,
+            severity: Severity::parse(&r.severity).ok_or_else(|| corrupt("severity", &r.severity))?,
+            message: r.message,
+            location: Location {
+                file_path: RepoPath::parse(&r.file_path).map_err(|e| corrupt("finding file_path", e))?,
+                start_line: to_u32("start_line", r.start_line)?,
+                end_line: to_u32("end_line", r.end_line)?,
+                start_column: to_u32("start_column", r.start_column)?,
+                end_column: to_u32("end_column", r.end_column)?,
+            },
+            snippet: r.snippet,
+            fingerprint: r.fingerprint,
+            attribution: from_json("finding attribution", &r.attribution)?,
+            engine: r.engine,
+            status: finding_status_from(&r.status)?,
+            suppression: r.suppression.map(|s| from_json::<Suppression>("suppression", &s)).transpose()?,
+        })
+    }
+}
+
+pub(super) const API_KEY_COLUMNS: &str =
+    "id, tenant_id, name, secret_sha256, scopes::text AS scopes, tier, created_at, last_used_at, revoked_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ApiKeyRow {
+    id: String,
+    tenant_id: String,
+    name: String,
+    secret_sha256: String,
+    scopes: String,
+    tier: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKeyRecord {
+    type Error = StoreError;
+
+    fn try_from(r: ApiKeyRow) -> StoreResult<Self> {
+        Ok(ApiKeyRecord {
+            id: parse_id("api key id", &r.id)?,
+            tenant_id: parse_id("tenant id", &r.tenant_id)?,
+            name: r.name,
+            secret_sha256: r.secret_sha256,
+            scopes: from_json::<Vec<Scope>>("scopes", &r.scopes)?,
+            tier: Tier::parse(&r.tier).ok_or_else(|| corrupt("tier", &r.tier))?,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}

@@ -1,0 +1,316 @@
+//! `submit_analysis`: idempotency key, de-duplication, and the analysis with its lines, files and
+//! outbox job, all in one transaction.
+//!
+//! SQLite serialises writers, so its store can read-then-write. Here concurrent submissions really
+//! run side by side (READ COMMITTED), and they meet on unique constraints instead:
+//! - the analysis is inserted `ON CONFLICT (tenant, repo, pr, head, inputs) DO NOTHING`: the
+//!   loser waits for the winner's commit, inserts nothing, and tries again, finding the winner's
+//!   analysis as a duplicate;
+//! - the idempotency key is inserted `ON CONFLICT DO UPDATE … WHERE` the existing key has expired:
+//!   a live key of a concurrent request makes the insert do nothing, and the submission tries again,
+//!   now seeing that key (replay or mismatch).
+//!
+//! Both are checked before the lines are written, so a lost race costs two small statements.
+
+use chrono::{DateTime, Utc};
+use provenance_core::{Analysis, AnalysisId, AnalysisStatus, NewAnalysis, TenantId};
+use sqlx::PgConnection;
+
+use super::rows::{ANALYSIS_COLUMNS, AnalysisRow, parse_id, to_i64, to_json};
+use super::{PostgresStore, ts};
+use crate::error::{StoreError, StoreResult};
+use crate::outbox::OutboxMessage;
+use crate::repository::{IdempotencyKey, Submitted};
+
+/// How long an `Idempotency-Key` is remembered.
+const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// Rows per multi-row statement. Arrays are bound whole (`UNNEST`), so this only bounds the size
+/// of one message, not the number of parameters.
+const ROWS_PER_STATEMENT: usize = 10_000;
+
+/// Lost races tolerated before giving up (each retry sees the winner's commit, so one suffices in
+/// practice; more would mean the winner's rows vanish again at once).
+const ATTEMPTS: usize = 4;
+
+pub(super) async fn submit(
+    store: &PostgresStore,
+    new: &NewAnalysis,
+    idempotency: Option<&IdempotencyKey>,
+    job: &OutboxMessage,
+) -> StoreResult<Submitted> {
+    for _ in 0..ATTEMPTS {
+        if let Some(answer) = try_submit(store, new, idempotency, job).await? {
+            return Ok(answer);
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "analysis {} kept conflicting with concurrent submissions; retry the request",
+        new.id
+    )))
+}
+
+/// One attempt; `None` when it lost a race with a concurrent submission and must start over.
+async fn try_submit(
+    store: &PostgresStore,
+    new: &NewAnalysis,
+    idempotency: Option<&IdempotencyKey>,
+    job: &OutboxMessage,
+) -> StoreResult<Option<Submitted>> {
+    let now = Utc::now();
+    let mut tx = store.pool.begin().await?;
+
+    if let Some(key) = idempotency
+        && let Some(first) = earlier_use(&mut tx, &new.tenant_id, &key.key, now).await?
+    {
+        if first.request_sha256 != key.request_sha256 {
+            tx.rollback().await?;
+            return Err(StoreError::IdempotencyMismatch);
+        }
+        // The analysis may have been deleted by retention since; then the key is forgotten.
+        if let Some(analysis) = fetch_analysis(&mut tx, &new.tenant_id, &first.analysis_id).await? {
+            tx.commit().await?;
+            // Answer as the first time: a key first answered "deduplicated" still is.
+            return Ok(Some(if first.deduplicated {
+                Submitted::Deduplicated(analysis)
+            } else {
+                Submitted::Replayed(analysis)
+            }));
+        }
+    }
+
+    if let Some(existing) = find_duplicate(&mut tx, new).await? {
+        if let Some(key) = idempotency
+            && !remember_key(&mut tx, &new.tenant_id, key, &existing.id, true, now).await?
+        {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        tx.commit().await?;
+        return Ok(Some(Submitted::Deduplicated(existing)));
+    }
+
+    if !insert_analysis(&mut tx, new).await? {
+        // A concurrent submission of the same inputs committed first.
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    if let Some(key) = idempotency
+        && !remember_key(&mut tx, &new.tenant_id, key, &new.id, false, now).await?
+    {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    insert_lines(&mut tx, new).await?;
+    insert_files(&mut tx, new).await?;
+    insert_outbox(&mut tx, job).await?;
+    let created = fetch_analysis(&mut tx, &new.tenant_id, &new.id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("analysis {} vanished while being inserted", new.id)))?;
+    tx.commit().await?;
+    store.notify_outbox();
+    Ok(Some(Submitted::Created(created)))
+}
+
+/// The analysis, if it is the tenant's.
+pub(super) async fn fetch_analysis(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    id: &AnalysisId,
+) -> StoreResult<Option<Analysis>> {
+    let sql = format!("SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE id = $1 AND tenant_id = $2");
+    sqlx::query_as::<_, AnalysisRow>(&sql)
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(Analysis::try_from)
+        .transpose()
+}
+
+struct EarlierUse {
+    request_sha256: String,
+    analysis_id: AnalysisId,
+    deduplicated: bool,
+}
+
+/// The key's first use, if it is still within the idempotency window.
+async fn earlier_use(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    key: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<EarlierUse>> {
+    let row: Option<(String, String, bool, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT request_sha256, analysis_id, deduplicated, created_at FROM idempotency_keys \
+         WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    let Some((request_sha256, analysis_id, deduplicated, created_at)) = row else { return Ok(None) };
+    if created_at + IDEMPOTENCY_WINDOW <= now {
+        return Ok(None);
+    }
+    Ok(Some(EarlierUse { request_sha256, analysis_id: parse_id("analysis id", &analysis_id)?, deduplicated }))
+}
+
+/// Record (or, past its window, overwrite) the key's first use. `false` when a live use of the
+/// key exists after all (a concurrent request committed it since we looked).
+async fn remember_key(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    key: &IdempotencyKey,
+    analysis: &AnalysisId,
+    deduplicated: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, key, request_sha256, analysis_id, deduplicated, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, key) DO UPDATE SET request_sha256 = excluded.request_sha256, \
+         analysis_id = excluded.analysis_id, deduplicated = excluded.deduplicated, created_at = excluded.created_at \
+         WHERE idempotency_keys.created_at <= $7",
+    )
+    .bind(tenant.as_str())
+    .bind(&key.key)
+    .bind(&key.request_sha256)
+    .bind(analysis.as_str())
+    .bind(deduplicated)
+    .bind(ts(now))
+    .bind(now - IDEMPOTENCY_WINDOW)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn find_duplicate(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<Option<Analysis>> {
+    let sql = format!(
+        "SELECT {ANALYSIS_COLUMNS} FROM analyses \
+         WHERE tenant_id = $1 AND repo = $2 AND pr_number = $3 AND head_sha = $4 AND inputs_sha256 = $5"
+    );
+    sqlx::query_as::<_, AnalysisRow>(&sql)
+        .bind(new.tenant_id.as_str())
+        .bind(new.repo.as_str())
+        .bind(to_i64("pr_number", new.pr_number)?)
+        .bind(new.head_sha.as_str())
+        .bind(&new.inputs_sha256)
+        .fetch_optional(conn)
+        .await?
+        .map(Analysis::try_from)
+        .transpose()
+}
+
+/// `false` when an analysis of the same inputs exists (committed by a concurrent submission).
+async fn insert_analysis(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<bool> {
+    let created_at = ts(new.created_at);
+    let inserted = sqlx::query(
+        "INSERT INTO analyses (id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, report_mode, \
+         metadata, inputs_sha256, lines_total, findings_total, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, 0, $13, $13) \
+         ON CONFLICT ON CONSTRAINT analyses_dedup DO NOTHING",
+    )
+    .bind(new.id.as_str())
+    .bind(new.tenant_id.as_str())
+    .bind(new.repo.as_str())
+    .bind(to_i64("pr_number", new.pr_number)?)
+    .bind(new.base_sha.as_str())
+    .bind(new.head_sha.as_str())
+    .bind(new.branch.as_deref())
+    .bind(AnalysisStatus::Queued.as_str())
+    .bind(new.report_mode.as_str())
+    .bind(to_json(&new.metadata)?)
+    .bind(&new.inputs_sha256)
+    .bind(to_i64("lines_total", new.lines.len() as u64)?)
+    .bind(created_at)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Lines in submission order (`seq` from 0), one array per column and `UNNEST`: an analysis may
+/// carry 100 000 lines, and one round trip per line would dominate the submission.
+async fn insert_lines(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<()> {
+    for (chunk_no, chunk) in new.lines.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let n = chunk.len();
+        let (mut seq, mut file_path, mut line_number, mut change_type) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut content, mut language, mut author, mut declared) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut content_sha256, mut signature, mut attribution) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for (i, line) in chunk.iter().enumerate() {
+            seq.push((chunk_no * ROWS_PER_STATEMENT + i) as i64);
+            file_path.push(line.file_path.as_str());
+            line_number.push(i64::from(line.line_number));
+            change_type.push(line.change_type.as_str());
+            content.push(line.content.as_deref());
+            language.push(line.language.as_deref());
+            author.push(line.author_identity.as_deref());
+            declared.push(line.declared.as_ref().map(to_json).transpose()?);
+            content_sha256.push(line.content_sha256.as_deref());
+            signature.push(line.attestation_signature.as_deref());
+            attribution.push(to_json(&line.attribution)?);
+        }
+        sqlx::query(
+            "INSERT INTO analysis_lines (analysis_id, seq, file_path, line_number, change_type, content, language, \
+             author_identity, declared, content_sha256, attestation_signature, attribution) \
+             SELECT $1, u.seq, u.file_path, u.line_number, u.change_type, u.content, u.language, u.author_identity, \
+             u.declared::jsonb, u.content_sha256, u.attestation_signature, u.attribution::jsonb \
+             FROM UNNEST($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], \
+             $9::text[], $10::text[], $11::text[], $12::text[]) \
+             AS u (seq, file_path, line_number, change_type, content, language, author_identity, declared, \
+             content_sha256, attestation_signature, attribution)",
+        )
+        .bind(new.id.as_str())
+        .bind(seq)
+        .bind(file_path)
+        .bind(line_number)
+        .bind(change_type)
+        .bind(content)
+        .bind(language)
+        .bind(author)
+        .bind(declared)
+        .bind(content_sha256)
+        .bind(signature)
+        .bind(attribution)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_files(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<()> {
+    for (chunk_no, chunk) in new.files.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let seq: Vec<i64> = (0..chunk.len()).map(|i| (chunk_no * ROWS_PER_STATEMENT + i) as i64).collect();
+        let path: Vec<&str> = chunk.iter().map(|f| f.path.as_str()).collect();
+        let content: Vec<&str> = chunk.iter().map(|f| f.content.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO analysis_files (analysis_id, seq, path, content) \
+             SELECT $1, u.seq, u.path, u.content FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS u (seq, path, content)",
+        )
+        .bind(new.id.as_str())
+        .bind(seq)
+        .bind(path)
+        .bind(content)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The job's outbox row, due now (by the database clock, which every lease is measured with). A
+/// second message with the same `(topic, key)` is the same message and is dropped.
+pub(super) async fn insert_outbox(conn: &mut PgConnection, job: &OutboxMessage) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+         VALUES ($1, $2, $3, 0, now(), now()) ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING",
+    )
+    .bind(&job.topic)
+    .bind(&job.key)
+    .bind(job.payload.as_slice())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

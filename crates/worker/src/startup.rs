@@ -1,0 +1,102 @@
+//! `provenance-worker`: builds the pipeline and the job source from [`Settings`] and consumes
+//! until SIGTERM. With `PROVENANCE_AMQP_URL` it consumes RabbitMQ and runs the scheduler
+//! (outbox sweep, stale-job recovery); without it, it consumes the database outbox directly
+//! (several workers may share one Postgres database that way).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use provenance_core::policy::Policy;
+use provenance_detect::DetectorSet;
+use provenance_store::amqp::{AmqpConnection, AmqpPublisher, AmqpQueue, AmqpSettings, Topology};
+use provenance_store::config::Settings;
+use provenance_store::health::{BrokerProbe, DatabaseProbe, EmbeddedQueueProbe, Probe};
+use provenance_store::keyring::Keyring;
+use provenance_store::queue::{EmbeddedQueue, JobQueue};
+use provenance_store::relay::{OutboxRelay, RelaySettings};
+use provenance_store::{ConnectOptions, Migrations, topics};
+use tokio_util::sync::CancellationToken;
+
+use crate::scheduler::Scheduler;
+use crate::{Pipeline, Worker};
+
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let url = settings.database_url();
+    let migrations = if settings.migrate { Migrations::Apply } else { Migrations::Require };
+    let options = ConnectOptions { max_connections: settings.database_max_connections, ..ConnectOptions::default() };
+    let store = provenance_store::connect(&url, migrations, &options)
+        .await
+        .with_context(|| format!("opening the database {}", provenance_store::config::redact_url(&url)))?;
+    let keyring = match &settings.signing_key_file {
+        Some(path) => Keyring::load_file(path),
+        None => Keyring::load_or_generate(&settings.data_dir),
+    }
+    .context("loading the signing key")?;
+
+    let w = &settings.worker;
+    let pipeline = Arc::new(Pipeline {
+        detectors: Arc::new(DetectorSet::bundled().context("loading the bundled rule pack")?),
+        signing_key: Arc::new(keyring.signing_key().clone()),
+        policy: Policy::default(),
+        detect_budget: Duration::from_secs(w.detect_budget_seconds),
+    });
+
+    let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(Arc::clone(&store)))];
+    let mut background = tokio::task::JoinSet::new();
+    let queue: Arc<dyn JobQueue> = match &settings.amqp_url {
+        Some(amqp) => {
+            let connection = AmqpConnection::start(
+                AmqpSettings::new(amqp.as_str())
+                    .with_connection_name("provenance-worker")
+                    .with_topology(Topology::new(&settings.amqp_prefix))
+                    .with_prefetch(w.prefetch),
+            )
+            .context("configuring RabbitMQ")?;
+            probes.push(Arc::new(BrokerProbe(connection.clone())));
+            let publisher = Arc::new(AmqpPublisher::new(connection.clone()));
+            let scheduler = Scheduler {
+                store: Arc::clone(&store),
+                relay: OutboxRelay::new(Arc::clone(&store), publisher, RelaySettings::default()),
+                sweep_every: Duration::from_secs(10),
+                recovery_every: Duration::from_secs(30),
+                stale_after: Duration::from_secs(w.stale_after_seconds),
+            };
+            background.spawn(scheduler.run(shutdown.clone()));
+            Arc::new(AmqpQueue::new(connection, topics::ANALYSIS_JOBS, w.prefetch))
+        }
+        None => {
+            probes.push(Arc::new(EmbeddedQueueProbe(Arc::clone(&store))));
+            Arc::new(EmbeddedQueue::new(
+                Arc::clone(&store),
+                topics::ANALYSIS_JOBS,
+                Duration::from_secs(w.lease_seconds),
+                Duration::from_millis(w.poll_interval_ms),
+            ))
+        }
+    };
+
+    let listener = tokio::net::TcpListener::bind(w.health_listen)
+        .await
+        .with_context(|| format!("binding the health endpoint {}", w.health_listen))?;
+    tracing::info!(
+        health = %listener.local_addr()?,
+        database = store.backend(),
+        queue = if settings.amqp_url.is_some() { "rabbitmq" } else { "database outbox" },
+        concurrency = w.concurrency,
+        "provenance-worker started"
+    );
+    let health_shutdown = shutdown.clone();
+    background.spawn(async move {
+        let _ = axum::serve(listener, crate::health::router(probes))
+            .with_graceful_shutdown(async move { health_shutdown.cancelled().await })
+            .await;
+    });
+
+    let worker = Worker { store, queue, pipeline, settings: w.clone() };
+    worker.run(shutdown.clone()).await;
+    shutdown.cancel();
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), async { while background.join_next().await.is_some() {} }).await;
+    Ok(())
+}
