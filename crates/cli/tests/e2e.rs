@@ -412,3 +412,29 @@ async fn keys_and_api_keys_made_by_the_cli_work_with_the_running_server() {
     assert!(String::from_utf8(out.stdout).unwrap().contains("http_listen = \"127.0.0.1:9191\""));
     s.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn anonymous_callers_are_rate_limited_with_headers_and_retry_after() {
+    let s = TestServer::start().await;
+    let first = s.http.get(s.url("/v1/keys")).send().await.unwrap();
+    assert_eq!(first.headers()["x-ratelimit-limit"], "100");
+    assert_eq!(first.headers()["x-ratelimit-remaining"], "99");
+    assert!(first.headers().contains_key("x-ratelimit-reset"));
+    for _ in 0..99 {
+        assert_eq!(s.http.get(s.url("/v1/keys")).send().await.unwrap().status(), 200);
+    }
+    let denied = s.http.get(s.url("/v1/keys")).send().await.unwrap();
+    assert_eq!(denied.status(), 429);
+    assert_eq!(denied.headers()["content-type"], "application/problem+json");
+    assert!(denied.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(denied.headers()["x-ratelimit-remaining"], "0");
+    // A standard key has its own, larger budget; admin keys are unlimited; health checks are
+    // never limited.
+    let created: Value = s.post("/v1/api-keys", r#"{"name":"ci"}"#).await.json().await.unwrap();
+    let keyed = s.http.get(s.url("/v1/analyses")).bearer_auth(created["token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(keyed.status(), 200);
+    assert_eq!(keyed.headers()["x-ratelimit-limit"], "1000");
+    assert!(!s.get("/v1/analyses").await.headers().contains_key("x-ratelimit-limit"));
+    assert_eq!(s.http.get(s.url("/health/live")).send().await.unwrap().status(), 200);
+    s.server.stop().await.unwrap();
+}
