@@ -26,3 +26,7 @@ fmt:
 # Exactly what CI runs.
 ci:
     bash .ci/run
+
+# Round-trip benchmark of distributed mode on the local services (see docs/PERFORMANCE.md).
+bench-roundtrip:
+    bash scripts/bench-roundtrip.sh
