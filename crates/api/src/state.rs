@@ -29,6 +29,7 @@ pub struct AppState {
     pub idempotency: Arc<IdempotencyCache>,
     /// Checked by `/health/ready` and `/health/startup`.
     pub probes: Arc<Vec<Arc<dyn Probe>>>,
+    pub key_cache: Arc<crate::auth::KeyCache>,
 }
 
 impl AppState {
@@ -53,6 +54,7 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::memory()),
             idempotency: Arc::new(IdempotencyCache::disabled()),
             probes: Arc::new(probes),
+            key_cache: Arc::default(),
         }
     }
 }

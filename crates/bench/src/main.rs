@@ -42,9 +42,13 @@ struct RoundtripArgs {
     files: usize,
     #[arg(long, default_value_t = 20)]
     lines_per_file: usize,
-    /// Poll interval while waiting for a decision.
+    /// Poll interval while waiting for a decision (with `--wait-seconds 0`).
     #[arg(long, default_value_t = 5)]
     poll_ms: u64,
+    /// Wait for the decision server-side (`GET /v1/analysis/{id}?wait=N`) instead of polling;
+    /// 0 polls every `--poll-ms`.
+    #[arg(long, default_value_t = 25)]
+    wait_seconds: u64,
     /// `name=pid` of a process whose memory to report (repeatable).
     #[arg(long = "pid")]
     pids: Vec<String>,
@@ -113,9 +117,16 @@ async fn client(
                 continue;
             }
         };
+        let url = if args.wait_seconds > 0 {
+            format!("{}/v1/analysis/{id}?wait={}", args.api_url, args.wait_seconds)
+        } else {
+            format!("{}/v1/analysis/{id}", args.api_url)
+        };
         let decided = loop {
-            tokio::time::sleep(Duration::from_millis(args.poll_ms)).await;
-            let r = http.get(format!("{}/v1/analysis/{id}", args.api_url)).bearer_auth(&args.api_key).send().await;
+            if args.wait_seconds == 0 {
+                tokio::time::sleep(Duration::from_millis(args.poll_ms)).await;
+            }
+            let r = http.get(&url).bearer_auth(&args.api_key).send().await;
             let Ok(r) = r else { continue };
             let Ok(v) = r.json::<Value>().await else { continue };
             match v["status"].as_str() {

@@ -103,17 +103,15 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<i32> {
 
 async fn wait_for_terminal(client: &Client, id: &str, timeout: Duration) -> anyhow::Result<Value> {
     let started = Instant::now();
-    let mut delay = Duration::from_millis(100);
     loop {
-        let analysis = client.get_json(&format!("/v1/analysis/{id}")).await?;
+        // The server holds each request until the analysis settles or 25 s pass.
+        let analysis = client.get_json(&format!("/v1/analysis/{id}?wait=25")).await?;
         if matches!(analysis["status"].as_str(), Some("completed" | "failed")) {
             return Ok(analysis);
         }
         if started.elapsed() > timeout {
             bail!("analysis {id} is still {} after {timeout:?}", analysis["status"]);
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 

@@ -438,3 +438,19 @@ async fn anonymous_callers_are_rate_limited_with_headers_and_retry_after() {
     assert_eq!(s.http.get(s.url("/health/live")).send().await.unwrap().status(), 200);
     s.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_can_wait_for_the_decision_in_one_request() {
+    let s = TestServer::start().await;
+    let id = s.post("/v1/analysis", ACCEPTANCE).await.json::<Value>().await.unwrap()["analysis_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let a = s.get_json(&format!("/v1/analysis/{id}?wait=20")).await;
+    assert_eq!(a["status"], "completed", "one request returns the settled analysis: {a}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(a["decision"]["outcome"], "warn");
+    assert_problem(s.get(&format!("/v1/analysis/{id}?wait=100")).await, 422, "/wait").await;
+    s.server.stop().await.unwrap();
+}

@@ -110,6 +110,12 @@ pub trait AnalysisRepository {
 
     /// Number of analyses per status (for metrics).
     async fn count_by_status(&self) -> StoreResult<Vec<(AnalysisStatus, u64)>>;
+
+    /// Ids of analyses that become `completed` or `failed` from now on — committed by any process
+    /// (Postgres `LISTEN/NOTIFY`) or by this one (SQLite). Best effort: an id can be missed (a
+    /// listener reconnecting, a lagging receiver), so a waiter re-reads the analysis when it
+    /// wakes or times out.
+    fn settled_analyses(&self) -> tokio::sync::broadcast::Receiver<AnalysisId>;
 }
 
 /// What the worker needs to process one analysis.

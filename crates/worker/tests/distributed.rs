@@ -35,6 +35,9 @@ async fn two_worker_processes_decide_every_submission_exactly_once() {
     system.spawn_worker();
     let bodies: Vec<Value> = (0..24).map(|i| pull_request(i, 10, 20)).collect();
     let ids = submit_all(&system, &bodies).await;
+    // A waiting reader in the API process learns of a decision made in a worker process.
+    let waited: Value = system.get(&format!("/v1/analysis/{}?wait=30", ids[23])).await.json().await.unwrap();
+    assert_eq!(waited["status"], "completed", "{waited}");
     let analyses = system.wait_all_terminal(&ids, Duration::from_secs(90)).await;
     for a in &analyses {
         assert_eq!(a["status"], "completed", "{a}");

@@ -212,10 +212,21 @@ impl AnalysisView {
     }
 }
 
+/// Longest `?wait=` a request may hold the connection.
+const MAX_WAIT_SECONDS: u64 = 30;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct GetQuery {
+    /// Wait up to this many seconds (at most 30) for the analysis to be completed or failed
+    /// before answering: one request instead of polling.
+    pub wait: Option<u64>,
+}
+
 /// Get an analysis: status, counts, and once completed the risk summary and decision.
+/// With `?wait=N` the answer is held until the analysis settles or N seconds pass.
 #[utoipa::path(
     get, path = "/v1/analysis/{id}", tag = "analyses",
-    params(("id" = String, Path, description = "Analysis id (`an_…`)")),
+    params(("id" = String, Path, description = "Analysis id (`an_…`)"), GetQuery),
     responses(
         (status = 200, body = AnalysisView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -226,10 +237,32 @@ pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    Query(q): Query<GetQuery>,
 ) -> ApiResult<Json<AnalysisView>> {
     principal.require(Scope::AnalysisRead)?;
     let id = parse_analysis_id(&id)?;
-    let analysis = state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+    let wait = match q.wait {
+        None => None,
+        Some(w) if w <= MAX_WAIT_SECONDS => Some(std::time::Duration::from_secs(w)),
+        Some(_) => return Err(ApiError::invalid("/wait", format!("must be at most {MAX_WAIT_SECONDS} seconds"))),
+    };
+    // Subscribe before reading, so a completion between the read and the wait is not missed.
+    let mut settled = wait.map(|_| state.store.settled_analyses());
+    let mut analysis =
+        state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+    if let (Some(wait), Some(settled)) = (wait, settled.as_mut())
+        && !analysis.status.is_terminal()
+    {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, settled.recv()).await {
+                Ok(Ok(settled_id)) if settled_id != id => continue,
+                // Ours settled, a lagging receiver may have missed it, or time is up: re-read.
+                _ => break,
+            }
+        }
+        analysis = state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+    }
     let completed = analysis.status == AnalysisStatus::Completed;
     let mut view = AnalysisView::from_analysis(analysis);
     if completed && let Some(d) = state.store.get_decision(&principal.tenant_id, &id).await? {

@@ -154,6 +154,7 @@ pub async fn revoke(
     principal.require(Scope::Admin)?;
     let id: ApiKeyId = id.parse().map_err(|_| ApiError::NotFound("api key"))?;
     if state.store.revoke_api_key(&principal.tenant_id, &id, Utc::now()).await? {
+        state.key_cache.invalidate(&id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("api key"))

@@ -120,6 +120,10 @@ impl AnalysisRepository for PostgresStore {
         text.map(|t| from_json("sarif", &t)).transpose()
     }
 
+    fn settled_analyses(&self) -> tokio::sync::broadcast::Receiver<AnalysisId> {
+        self.subscribe_settled()
+    }
+
     async fn count_by_status(&self) -> StoreResult<Vec<(AnalysisStatus, u64)>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM analyses GROUP BY status ORDER BY status")

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use provenance_core::AnalysisId;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::Notify;
 
@@ -37,6 +38,8 @@ pub struct PostgresStore {
     /// Woken after every commit of this process that adds a due outbox row. Other processes'
     /// commits are seen by polling (the relay and the queues poll as a safety net anyway).
     outbox_notify: Arc<Notify>,
+    /// Started on first use: forwards `NOTIFY` of settled analyses from every process.
+    settled: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<AnalysisId>>>,
 }
 
 impl PostgresStore {
@@ -69,7 +72,12 @@ impl PostgresStore {
                 ))),
                 other => StoreError::Database(other),
             })?;
-        Ok(Self { pool, acquire_timeout: options.acquire_timeout, outbox_notify: Arc::new(Notify::new()) })
+        Ok(Self {
+            pool,
+            acquire_timeout: options.acquire_timeout,
+            outbox_notify: Arc::new(Notify::new()),
+            settled: Arc::default(),
+        })
     }
 
     /// The underlying pool (for health checks and tests).
@@ -84,6 +92,53 @@ impl PostgresStore {
 
     fn notify_outbox(&self) {
         self.outbox_notify.notify_one();
+    }
+
+    /// Receivers of settled-analysis ids; the first call starts the `LISTEN` task.
+    pub(crate) fn subscribe_settled(&self) -> tokio::sync::broadcast::Receiver<AnalysisId> {
+        self.settled
+            .get_or_init(|| {
+                let (sender, _) = tokio::sync::broadcast::channel(1024);
+                tokio::spawn(listen_settled(self.pool.clone(), sender.clone()));
+                sender
+            })
+            .subscribe()
+    }
+}
+
+/// The `NOTIFY` channel on which a committed completion or failure announces the analysis id.
+pub(crate) const SETTLED_CHANNEL: &str = "provenance_analysis_settled";
+
+/// Forward notifications to the broadcast channel, reconnecting for as long as anyone may listen.
+async fn listen_settled(pool: PgPool, sender: tokio::sync::broadcast::Sender<AnalysisId>) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "settled-analysis listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(SETTLED_CHANNEL).await {
+            tracing::debug!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(notification) => {
+                    if let Ok(id) = notification.payload().parse::<AnalysisId>() {
+                        let _ = sender.send(id);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "settled-analysis listener lost its connection");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

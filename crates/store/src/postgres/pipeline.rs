@@ -173,6 +173,8 @@ impl PipelineRepository for PostgresStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        // Delivered to listeners when the transaction commits, never before.
+        sqlx::query("SELECT pg_notify($1, $2)").bind(super::SETTLED_CHANNEL).bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -189,6 +191,13 @@ impl PipelineRepository for PostgresStore {
         .bind(id.as_str())
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() > 0 {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(super::SETTLED_CHANNEL)
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
         if done.rows_affected() == 0 {
             let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM analyses WHERE id = $1)")
                 .bind(id.as_str())

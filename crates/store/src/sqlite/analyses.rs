@@ -125,6 +125,10 @@ impl AnalysisRepository for SqliteStore {
                 .await?;
         rows.into_iter().map(|(s, n)| Ok((status_from(&s)?, to_u64("count", n)?))).collect()
     }
+
+    fn settled_analyses(&self) -> tokio::sync::broadcast::Receiver<AnalysisId> {
+        self.settled.subscribe()
+    }
 }
 
 impl SqliteStore {

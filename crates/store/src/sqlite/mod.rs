@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use provenance_core::AnalysisId;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::Notify;
@@ -32,6 +33,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Woken after every commit that adds a due outbox row; the embedded queue waits on it.
     outbox_notify: Arc<Notify>,
+    /// Ids of analyses this process settled (see `settled_analyses`).
+    settled: tokio::sync::broadcast::Sender<AnalysisId>,
 }
 
 impl SqliteStore {
@@ -64,7 +67,7 @@ impl SqliteStore {
                 .connect_with(options.journal_mode(SqliteJournalMode::Wal))
                 .await?
         };
-        Ok(Self { pool, outbox_notify: Arc::new(Notify::new()) })
+        Ok(Self { pool, outbox_notify: Arc::new(Notify::new()), settled: tokio::sync::broadcast::channel(1024).0 })
     }
 
     /// Apply the migrations of `migrations/sqlite` that have not run yet (a shorthand for
@@ -90,6 +93,11 @@ impl SqliteStore {
     /// concurrent writers simply queue behind each other for up to the busy timeout.
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    pub(crate) fn announce_settled(&self, id: &AnalysisId) {
+        // No receiver is fine: nobody is waiting.
+        let _ = self.settled.send(id.clone());
     }
 
     fn notify_outbox(&self) {

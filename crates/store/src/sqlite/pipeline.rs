@@ -177,6 +177,7 @@ impl PipelineRepository for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.announce_settled(&result.analysis_id);
         Ok(())
     }
 
@@ -198,6 +199,9 @@ impl PipelineRepository for SqliteStore {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
+            self.announce_settled(id);
+            return Ok(());
         }
         tx.commit().await?;
         Ok(())
