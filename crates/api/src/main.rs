@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use provenance_store::config::{Overrides, Settings};
-use provenance_store::process::{init_logging, shutdown_signal};
-use tokio_util::sync::CancellationToken;
+use provenance_store::process::run_service;
 
 #[derive(Debug, Parser)]
 #[command(name = "provenance-api", version, about = "Provenance REST API (distributed mode)")]
@@ -27,27 +26,9 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let overrides = Overrides { http_listen: args.listen, ..Default::default() };
-    let mut settings = match Settings::load(args.config.as_deref(), &overrides) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: invalid configuration: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    settings.migrate |= args.migrate;
-    init_logging(settings.log_format);
-    let shutdown = CancellationToken::new();
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        signal.cancel();
+    let settings = Settings::load(args.config.as_deref(), &overrides).map(|mut s| {
+        s.migrate |= args.migrate;
+        s
     });
-    match provenance_api::startup::run(settings, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    run_service("provenance-api", settings, provenance_api::startup::run).await
 }

@@ -10,10 +10,8 @@ use provenance_detect::DetectorSet;
 use provenance_store::amqp::{AmqpConnection, AmqpPublisher, AmqpSettings, Topology};
 use provenance_store::config::Settings;
 use provenance_store::idempotency_cache::IdempotencyCache;
-use provenance_store::keyring::Keyring;
 use provenance_store::ratelimit::RateLimiter;
 use provenance_store::relay::{OutboxRelay, RelaySettings};
-use provenance_store::{ConnectOptions, Migrations};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
@@ -35,17 +33,10 @@ pub async fn serve_on(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let url = settings.database_url();
-    let migrations = if settings.migrate { Migrations::Apply } else { Migrations::Require };
-    let options = ConnectOptions { max_connections: settings.database_max_connections, ..ConnectOptions::default() };
-    let store = provenance_store::connect(&url, migrations, &options)
-        .await
-        .with_context(|| format!("opening the database {}", provenance_store::config::redact_url(&url)))?;
-    let keyring = match &settings.signing_key_file {
-        Some(path) => Keyring::load_file(path),
-        None => Keyring::load_or_generate(&settings.data_dir),
-    }
-    .context("loading the signing keys")?;
+    let store = settings.open_store().await.with_context(|| {
+        format!("opening the database {}", provenance_store::config::redact_url(&settings.database_url()))
+    })?;
+    let keyring = settings.keyring().context("loading the signing keys")?;
 
     let bootstrap_key = settings.bootstrap_admin_key.as_ref().map(|k| k.expose_secret().to_string());
     if bootstrap::ensure_admin_key(store.as_ref(), bootstrap_key.as_deref(), &settings.data_dir, false).await?.is_none()

@@ -70,11 +70,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
     let store = provenance_store::connect(&settings.database_url(), Migrations::Apply, &ConnectOptions::default())
         .await
         .with_context(|| format!("opening the database {}", crate::settings::redact_url(&settings.database_url())))?;
-    let keyring = match &settings.signing_key_file {
-        Some(path) => Keyring::load_file(path),
-        None => Keyring::load_or_generate(&settings.data_dir),
-    }
-    .context("loading the signing key")?;
+    let keyring = settings.keyring().context("loading the signing key")?;
 
     let bootstrap = settings.bootstrap_admin_key.as_ref().map(|k| k.expose_secret().to_string());
     let admin = ensure_admin_key(store.as_ref(), bootstrap.as_deref(), &settings.data_dir, true)

@@ -159,6 +159,26 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Open the configured store: apply pending migrations when `migrate` is set, else refuse an
+    /// unmigrated schema ([`crate::StoreError::Unmigrated`]).
+    pub async fn open_store(&self) -> crate::StoreResult<std::sync::Arc<dyn crate::Store>> {
+        let migrations = if self.migrate { crate::Migrations::Apply } else { crate::Migrations::Require };
+        let options = crate::ConnectOptions {
+            max_connections: self.database_max_connections,
+            ..crate::ConnectOptions::default()
+        };
+        crate::connect(&self.database_url(), migrations, &options).await
+    }
+
+    /// The signing keys: the configured key file, else the keyring of the data dir (created on
+    /// first use).
+    pub fn keyring(&self) -> Result<crate::keyring::Keyring, crate::keyring::KeyringError> {
+        match &self.signing_key_file {
+            Some(path) => crate::keyring::Keyring::load_file(path),
+            None => crate::keyring::Keyring::load_or_generate(&self.data_dir),
+        }
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, Settings};
 
 /// Human-readable text on a terminal, JSON lines otherwise (or as configured); `RUST_LOG`
 /// filters. A second call keeps the first subscriber.
@@ -59,5 +59,42 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+/// The `main` of a service binary: report a bad configuration (exit 2), set up logs, run
+/// `service` until SIGTERM/SIGINT cancels the token it is given, and map its result to an exit
+/// code (errors are printed with their causes; exit 1).
+pub async fn run_service<F, Fut, E>(
+    name: &str,
+    settings: Result<Settings, Box<figment::Error>>,
+    service: F,
+) -> std::process::ExitCode
+where
+    F: FnOnce(Settings, tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: invalid configuration: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log_format);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight work");
+        signal.cancel();
+    });
+    match service(settings, shutdown).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            std::process::ExitCode::from(1)
+        }
     }
 }

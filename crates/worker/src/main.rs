@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use provenance_store::config::{Overrides, Settings};
-use provenance_store::process::{init_logging, shutdown_signal};
-use tokio_util::sync::CancellationToken;
+use provenance_store::process::run_service;
 
 #[derive(Debug, Parser)]
 #[command(name = "provenance-worker", version, about = "Provenance job worker (distributed mode)")]
@@ -23,27 +22,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let mut settings = match Settings::load(args.config.as_deref(), &Overrides::default()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: invalid configuration: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    settings.migrate |= args.migrate;
-    init_logging(settings.log_format);
-    let shutdown = CancellationToken::new();
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight jobs");
-        signal.cancel();
+    let settings = Settings::load(args.config.as_deref(), &Overrides::default()).map(|mut s| {
+        s.migrate |= args.migrate;
+        s
     });
-    match provenance_worker::startup::run(settings, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    run_service("provenance-worker", settings, provenance_worker::startup::run).await
 }

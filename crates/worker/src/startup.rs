@@ -12,27 +12,19 @@ use provenance_detect::DetectorSet;
 use provenance_store::amqp::{AmqpConnection, AmqpPublisher, AmqpQueue, AmqpSettings, Topology};
 use provenance_store::config::Settings;
 use provenance_store::health::{BrokerProbe, DatabaseProbe, EmbeddedQueueProbe, Probe};
-use provenance_store::keyring::Keyring;
 use provenance_store::queue::{EmbeddedQueue, JobQueue};
 use provenance_store::relay::{OutboxRelay, RelaySettings};
-use provenance_store::{ConnectOptions, Migrations, topics};
+use provenance_store::topics;
 use tokio_util::sync::CancellationToken;
 
 use crate::scheduler::Scheduler;
 use crate::{Pipeline, Worker};
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let url = settings.database_url();
-    let migrations = if settings.migrate { Migrations::Apply } else { Migrations::Require };
-    let options = ConnectOptions { max_connections: settings.database_max_connections, ..ConnectOptions::default() };
-    let store = provenance_store::connect(&url, migrations, &options)
-        .await
-        .with_context(|| format!("opening the database {}", provenance_store::config::redact_url(&url)))?;
-    let keyring = match &settings.signing_key_file {
-        Some(path) => Keyring::load_file(path),
-        None => Keyring::load_or_generate(&settings.data_dir),
-    }
-    .context("loading the signing key")?;
+    let store = settings.open_store().await.with_context(|| {
+        format!("opening the database {}", provenance_store::config::redact_url(&settings.database_url()))
+    })?;
+    let keyring = settings.keyring().context("loading the signing keys")?;
 
     let w = &settings.worker;
     let pipeline = Arc::new(Pipeline {

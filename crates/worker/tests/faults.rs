@@ -49,12 +49,13 @@ async fn rabbitmq_restarted_during_a_burst_loses_no_accepted_analysis_and_decide
     let _serial = SERIAL.lock().await;
     let mut system = System::start().await;
     system.spawn_worker();
-    let start_broker = "rabbitmqctl start_app >/dev/null 2>&1; rabbitmqctl await_startup >/dev/null 2>&1";
+    let start_broker =
+        "timeout 120 rabbitmqctl start_app >/dev/null 2>&1; timeout 120 rabbitmqctl await_startup >/dev/null 2>&1";
     let mut accepted = Vec::new();
     let mut guard = None;
     for i in 0..60u64 {
         if i == 15 {
-            assert!(sh("rabbitmqctl stop_app >/dev/null 2>&1"), "rabbitmqctl stop_app");
+            assert!(sh("timeout 120 rabbitmqctl stop_app >/dev/null 2>&1"), "rabbitmqctl stop_app");
             guard = Some(Restart(start_broker.into()));
         }
         if i == 40 {

@@ -187,10 +187,23 @@ impl System {
         if let Some(api) = self.api.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), api).await;
         }
-        if let Ok(admin) = sqlx::PgPool::connect(&database_admin_url()).await {
-            let _ =
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database)).execute(&admin).await;
-        }
+        // Drop removes the database and the broker objects.
+    }
+}
+
+/// Remove what a test created on the shared services: its database and every queue and
+/// exchange under its prefix (left behind, they pile up and slow every broker restart).
+async fn clean_up(database: String, prefix: String) {
+    if let Ok(admin) = sqlx::PgPool::connect(&database_admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).execute(&admin).await;
+        admin.close().await;
+    }
+    let connection = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await;
+    if let Ok(connection) = connection
+        && let Ok(channel) = connection.create_channel().await
+    {
+        let _ = provenance_store::amqp::Topology::new(&prefix).delete(&channel).await;
+        let _ = connection.close(0, "test cleanup".into()).await;
     }
 }
 
@@ -200,6 +213,15 @@ impl Drop for System {
             let _ = w.kill();
             let _ = w.wait();
         }
+        self.api_shutdown.cancel();
+        let (database, prefix) = (self.database.clone(), self.settings.amqp_prefix.clone());
+        // Drop cannot await: clean up on a runtime of its own, also when the test panicked.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(clean_up(database, prefix));
+            }
+        })
+        .join();
     }
 }
 
