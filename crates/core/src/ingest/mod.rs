@@ -54,11 +54,38 @@ pub fn parse_submission(
     if !value.is_object() {
         return Err(IngestError::Malformed(FieldError::new("", "the body must be a JSON object")));
     }
+    if let Some(pointer) = first_nul(&value, &mut String::new()) {
+        return Err(IngestError::Invalid(ValidationErrors::single(pointer, "must not contain NUL characters")));
+    }
     let inputs_sha256 = canonical_sha256(&value)
         .map_err(|e| IngestError::Malformed(FieldError::new("", format!("not canonicalisable: {e}"))))?;
     let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(&value)
         .map_err(|e| IngestError::Malformed(FieldError::new(path_to_pointer(e.path()), e.inner().to_string())))?;
     validate(request, limits, tenant, now, inputs_sha256)
+}
+
+/// The pointer of the first string (or key) holding a NUL character: no store keeps them (a
+/// PostgreSQL text or jsonb value cannot), so they are refused at the edge.
+fn first_nul(value: &serde_json::Value, at: &mut String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at.clone()),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let len = at.len();
+            at.push_str(&format!("/{i}"));
+            let found = first_nul(v, at);
+            at.truncate(len);
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let len = at.len();
+            at.push('/');
+            at.push_str(&pointer_token(k));
+            let found = if k.contains('\0') { Some(at.clone()) } else { first_nul(v, at) };
+            at.truncate(len);
+            found
+        }),
+        _ => None,
+    }
 }
 
 fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
@@ -472,6 +499,14 @@ mod tests {
         let body =
             serde_json::json!({"repo":"acme/shop","pr_number":7,"base_sha":"abcd","head_sha":"beef","diff":diff});
         assert_eq!(invalid_pointers(&body.to_string()), vec!["/diff"]);
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_rejected_at_its_pointer() {
+        let body = ACCEPTANCE.replace("order_id}", "order_id}\\u0000");
+        assert_eq!(invalid_pointers(&body), vec!["/provenance_data/changed_lines/0/content"]);
+        let body = ACCEPTANCE.replace(r#""repo":"acme/shop","#, r#""repo":"acme/shop","metadata":{"k":"a\u0000"},"#);
+        assert_eq!(invalid_pointers(&body), vec!["/metadata/k"]);
     }
 
     #[test]
