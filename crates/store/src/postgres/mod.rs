@@ -6,7 +6,8 @@
 //!
 //! Queries are built at run time (no compile-time checked macros, so the crate builds without a
 //! database). Timestamps are `timestamptz` truncated to milliseconds like SQLite's; JSON
-//! documents are `jsonb`, bound as text with a cast and read back as text.
+//! documents are text (`jsonb` only where small: scopes, metadata; see migration 0002), bound
+//! and read back as text.
 
 mod access;
 mod analyses;

@@ -143,7 +143,7 @@ impl PipelineRepository for PostgresStore {
         let decision = &result.decision;
         sqlx::query(
             "INSERT INTO decisions (analysis_id, decision_id, outcome, decision, decided_at) \
-             VALUES ($1, $2, $3, $4::jsonb, $5)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(decision.id.as_str())
@@ -152,12 +152,12 @@ impl PipelineRepository for PostgresStore {
         .bind(ts(decision.decided_at))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO bundles (analysis_id, envelope) VALUES ($1, $2::jsonb)")
+        sqlx::query("INSERT INTO bundles (analysis_id, envelope) VALUES ($1, $2)")
             .bind(id)
             .bind(to_json(&result.bundle)?)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO sarif_reports (analysis_id, sarif) VALUES ($1, $2::jsonb)")
+        sqlx::query("INSERT INTO sarif_reports (analysis_id, sarif) VALUES ($1, $2)")
             .bind(id)
             .bind(to_json(&result.sarif)?)
             .execute(&mut *tx)
@@ -227,7 +227,7 @@ async fn update_attributions(conn: &mut PgConnection, id: &AnalysisId, lines: &[
         let seq: Vec<i64> = (0..chunk.len()).map(|i| (chunk_no * ROWS_PER_STATEMENT + i) as i64).collect();
         let attribution = chunk.iter().map(|l| to_json(&l.attribution)).collect::<StoreResult<Vec<_>>>()?;
         sqlx::query(
-            "UPDATE analysis_lines AS l SET attribution = u.attribution::jsonb \
+            "UPDATE analysis_lines AS l SET attribution = u.attribution \
              FROM UNNEST($2::bigint[], $3::text[]) AS u (seq, attribution) \
              WHERE l.analysis_id = $1 AND l.seq = u.seq",
         )
@@ -293,8 +293,8 @@ async fn insert_findings(conn: &mut PgConnection, id: &AnalysisId, findings: &[F
              file_path, start_line, end_line, start_column, end_column, snippet, fingerprint, attribution, engine, \
              status, suppression) \
              SELECT $1, u.seq, u.id, u.rule_id, u.rule_version, u.category, u.severity, u.message, u.file_path, \
-             u.start_line, u.end_line, u.start_column, u.end_column, u.snippet, u.fingerprint, u.attribution::jsonb, \
-             u.engine, u.status, u.suppression::jsonb \
+             u.start_line, u.end_line, u.start_column, u.end_column, u.snippet, u.fingerprint, u.attribution, \
+             u.engine, u.status, u.suppression \
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
              $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], \
              $16::text[], $17::text[], $18::text[], $19::text[]) \

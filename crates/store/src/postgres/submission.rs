@@ -257,7 +257,7 @@ async fn insert_lines(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult
             "INSERT INTO analysis_lines (analysis_id, seq, file_path, line_number, change_type, content, language, \
              author_identity, declared, content_sha256, attestation_signature, attribution) \
              SELECT $1, u.seq, u.file_path, u.line_number, u.change_type, u.content, u.language, u.author_identity, \
-             u.declared::jsonb, u.content_sha256, u.attestation_signature, u.attribution::jsonb \
+             u.declared, u.content_sha256, u.attestation_signature, u.attribution \
              FROM UNNEST($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], \
              $9::text[], $10::text[], $11::text[], $12::text[]) \
              AS u (seq, file_path, line_number, change_type, content, language, author_identity, declared, \
