@@ -16,6 +16,7 @@ pub mod queue;
 pub mod ratelimit;
 pub mod relay;
 pub mod repository;
+mod row_codec;
 pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};

@@ -2,82 +2,21 @@
 //! their conversion to and from the domain types. A row that no longer decodes is
 //! `StoreError::Corrupt`, never a panic. The conversions are those of the SQLite store's rows.
 
-use std::fmt::Display;
-use std::str::FromStr;
-
 use provenance_core::access::{Scope, Tier};
 use provenance_core::finding::Suppression;
 use provenance_core::{
-    Analysis, AnalysisError, AnalysisStatus, Attribution, ChangeType, ChangedLine, CommitSha, DeclaredAttribution,
-    FileContent, Finding, FindingStatus, Location, Outcome, RepoName, RepoPath, ReportMode, Severity,
+    Analysis, AnalysisError, Attribution, ChangedLine, CommitSha, DeclaredAttribution, FileContent, Finding, Location,
+    Outcome, RepoName, RepoPath, ReportMode, Severity,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::error::{StoreError, StoreResult};
 use crate::repository::ApiKeyRecord;
 use chrono::{DateTime, Utc};
 
-fn corrupt(what: &str, e: impl Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
-
-pub(super) fn parse_id<T: FromStr>(what: &str, s: &str) -> StoreResult<T>
-where
-    T::Err: Display,
-{
-    s.parse().map_err(|e| corrupt(what, format!("{s:?}: {e}")))
-}
-
-pub(super) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode JSON: {e}")))
-}
-
-pub(super) fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| corrupt(what, e))
-}
-
-/// A count or number from a `bigint`.
-pub(super) fn to_u64(what: &str, n: i64) -> StoreResult<u64> {
-    u64::try_from(n).map_err(|e| corrupt(what, e))
-}
-
-pub(super) fn to_u32(what: &str, n: i64) -> StoreResult<u32> {
-    u32::try_from(n).map_err(|e| corrupt(what, e))
-}
-
-/// A domain number into a `bigint` (values past `i64::MAX` are refused).
-pub(super) fn to_i64(what: &str, n: u64) -> StoreResult<i64> {
-    i64::try_from(n).map_err(|_| StoreError::Unsupported(format!("{what} {n} is larger than the store can hold")))
-}
-
-pub(super) fn change_type_from(s: &str) -> StoreResult<ChangeType> {
-    match s {
-        "added" => Ok(ChangeType::Added),
-        "modified" => Ok(ChangeType::Modified),
-        "deleted" => Ok(ChangeType::Deleted),
-        other => Err(corrupt("change_type", other)),
-    }
-}
-
-pub(super) fn finding_status_str(s: FindingStatus) -> &'static str {
-    match s {
-        FindingStatus::Open => "open",
-        FindingStatus::Suppressed => "suppressed",
-    }
-}
-
-fn finding_status_from(s: &str) -> StoreResult<FindingStatus> {
-    match s {
-        "open" => Ok(FindingStatus::Open),
-        "suppressed" => Ok(FindingStatus::Suppressed),
-        other => Err(corrupt("finding status", other)),
-    }
-}
-
-pub(super) fn status_from(s: &str) -> StoreResult<AnalysisStatus> {
-    AnalysisStatus::parse(s).ok_or_else(|| corrupt("analysis status", s))
-}
+pub(crate) use crate::row_codec::{
+    change_type_from, corrupt, finding_status_from, finding_status_str, from_json, parse_id, status_from, to_i64,
+    to_json, to_u32, to_u64,
+};
 
 pub(super) const ANALYSIS_COLUMNS: &str = "id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, \
      error_code, error_message, report_mode, metadata::text AS metadata, inputs_sha256, lines_total, findings_total, \

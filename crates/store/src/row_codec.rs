@@ -1,0 +1,73 @@
+//! Conversions between stored values and domain values shared by the SQLite and PostgreSQL
+//! rows: ids, JSON documents, integers and enum names. A value that no longer decodes is
+//! `StoreError::Corrupt`, never a panic.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use provenance_core::{AnalysisStatus, ChangeType, FindingStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{StoreError, StoreResult};
+
+pub(crate) fn corrupt(what: &str, e: impl Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+pub(crate) fn parse_id<T: FromStr>(what: &str, s: &str) -> StoreResult<T>
+where
+    T::Err: Display,
+{
+    s.parse().map_err(|e| corrupt(what, format!("{s:?}: {e}")))
+}
+
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode JSON: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}
+
+/// A count or number from the store's signed 64-bit integers.
+pub(crate) fn to_u64(what: &str, n: i64) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|e| corrupt(what, e))
+}
+
+pub(crate) fn to_u32(what: &str, n: i64) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|e| corrupt(what, e))
+}
+
+/// A domain number into the store's signed 64-bit integers (values past `i64::MAX` are refused).
+pub(crate) fn to_i64(what: &str, n: u64) -> StoreResult<i64> {
+    i64::try_from(n).map_err(|_| StoreError::Unsupported(format!("{what} {n} is larger than the store can hold")))
+}
+
+pub(crate) fn change_type_from(s: &str) -> StoreResult<ChangeType> {
+    match s {
+        "added" => Ok(ChangeType::Added),
+        "modified" => Ok(ChangeType::Modified),
+        "deleted" => Ok(ChangeType::Deleted),
+        other => Err(corrupt("change_type", other)),
+    }
+}
+
+pub(crate) fn finding_status_str(s: FindingStatus) -> &'static str {
+    match s {
+        FindingStatus::Open => "open",
+        FindingStatus::Suppressed => "suppressed",
+    }
+}
+
+pub(crate) fn finding_status_from(s: &str) -> StoreResult<FindingStatus> {
+    match s {
+        "open" => Ok(FindingStatus::Open),
+        "suppressed" => Ok(FindingStatus::Suppressed),
+        other => Err(corrupt("finding status", other)),
+    }
+}
+
+pub(crate) fn status_from(s: &str) -> StoreResult<AnalysisStatus> {
+    AnalysisStatus::parse(s).ok_or_else(|| corrupt("analysis status", s))
+}
