@@ -10,6 +10,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/provenance-target}"
 DURATION="${DURATION:-20}"
 CONCURRENCY="${CONCURRENCY:-1 8}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
+# The services reach PostgreSQL over loopback here, where TLS protects nothing and costs CPU on
+# both ends; set PG_OPTIONS=sslmode=prefer (sqlx's default) to measure with it.
+PG_OPTIONS="${PG_OPTIONS:-sslmode=disable}"
 
 cargo build --release --locked -q -p provenance -p provenance-api -p provenance-worker -p provenance-bench
 bin="$CARGO_TARGET_DIR/release"
@@ -32,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export PROVENANCE_DATABASE_URL="$PG/$db"
+export PROVENANCE_DATABASE_URL="$PG/$db?$PG_OPTIONS"
 export PROVENANCE_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/%2f"
 export PROVENANCE_AMQP_PREFIX="$prefix"
 export PROVENANCE_REDIS_URL="redis://127.0.0.1:6379/"

@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod idempotency_cache;
 pub mod keyring;
+mod line_chunks;
 pub mod outbox;
 pub mod page;
 pub mod postgres;

@@ -58,6 +58,29 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     String::from_utf8(bytes).ok()?.strip_prefix("v1:").map(str::to_string)
 }
 
+/// The sequence number to continue after in a list keyed by sequence number (lines, findings):
+/// -1 for the first page, `None` for a cursor that is not one of ours (such a cursor points past
+/// everything, so the page is empty).
+pub(crate) fn seq_after(page: &PageRequest) -> Option<i64> {
+    match &page.after {
+        None => Some(-1),
+        Some(after) => after.parse().ok(),
+    }
+}
+
+/// A page of rows keyed by sequence number: up to `limit + 1` rows in, the cursor names the last
+/// kept row's key.
+pub(crate) fn keyed_page<R, T>(
+    rows: Vec<R>,
+    limit: u32,
+    key: impl Fn(&R) -> i64,
+    convert: impl Fn(R) -> crate::StoreResult<T>,
+) -> crate::StoreResult<Page<T>> {
+    let keyed = rows.into_iter().map(|r| Ok((key(&r), convert(r)?))).collect::<crate::StoreResult<Vec<(i64, T)>>>()?;
+    let Page { items, next_cursor } = Page::from_rows(keyed, limit, |(k, _)| k.to_string());
+    Ok(Page { items: items.into_iter().map(|(_, t)| t).collect(), next_cursor })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

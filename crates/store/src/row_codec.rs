@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
-use provenance_core::{AnalysisStatus, ChangeType, FindingStatus};
+use provenance_core::{AnalysisStatus, FindingStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -42,15 +42,6 @@ pub(crate) fn to_u32(what: &str, n: i64) -> StoreResult<u32> {
 /// A domain number into the store's signed 64-bit integers (values past `i64::MAX` are refused).
 pub(crate) fn to_i64(what: &str, n: u64) -> StoreResult<i64> {
     i64::try_from(n).map_err(|_| StoreError::Unsupported(format!("{what} {n} is larger than the store can hold")))
-}
-
-pub(crate) fn change_type_from(s: &str) -> StoreResult<ChangeType> {
-    match s {
-        "added" => Ok(ChangeType::Added),
-        "modified" => Ok(ChangeType::Modified),
-        "deleted" => Ok(ChangeType::Deleted),
-        other => Err(corrupt("change_type", other)),
-    }
 }
 
 pub(crate) fn finding_status_str(s: FindingStatus) -> &'static str {

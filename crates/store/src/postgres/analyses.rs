@@ -7,14 +7,12 @@ use provenance_core::{Analysis, AnalysisId, AnalysisStatus, ChangedLine, Finding
 use sqlx::{Postgres, QueryBuilder};
 
 use super::PostgresStore;
-use super::rows::{
-    ANALYSIS_COLUMNS, AnalysisRow, FINDING_COLUMNS, FindingRow, LINE_COLUMNS, LineRow, from_json, status_from, to_i64,
-    to_u64,
-};
+use super::rows::{ANALYSIS_COLUMNS, AnalysisRow, FINDING_COLUMNS, FindingRow, from_json, status_from, to_i64, to_u64};
 use super::submission::{fetch_analysis, submit};
 use crate::error::StoreResult;
+use crate::line_chunks;
 use crate::outbox::OutboxMessage;
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyed_page, seq_after};
 use crate::repository::{AnalysisFilter, AnalysisRepository, IdempotencyKey, Submitted};
 
 #[async_trait]
@@ -72,16 +70,17 @@ impl AnalysisRepository for PostgresStore {
             return Ok(None);
         }
         let Some(after) = seq_after(page) else { return Ok(Some(Page { items: Vec::new(), next_cursor: None })) };
-        let sql = format!(
-            "SELECT {LINE_COLUMNS} FROM analysis_lines WHERE analysis_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        );
-        let rows: Vec<LineRow> = sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .bind(after)
-            .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(Some(keyed_page(rows, page.limit, |r| r.seq, ChangedLine::try_from)?))
+        let (first, last) = line_chunks::chunk_range(after, page.limit);
+        let chunks: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT chunk, lines FROM analysis_line_chunks WHERE analysis_id = $1 AND chunk BETWEEN $2 AND $3 \
+             ORDER BY chunk",
+        )
+        .bind(id.as_str())
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(line_chunks::page(&chunks, after, page.limit)?))
     }
 
     async fn list_findings(
@@ -150,26 +149,4 @@ impl PostgresStore {
             format!("{select} JOIN analyses a ON a.id = d.analysis_id WHERE d.analysis_id = $1 AND a.tenant_id = $2");
         Ok(sqlx::query_scalar(&sql).bind(id.as_str()).bind(tenant.as_str()).fetch_optional(&self.pool).await?)
     }
-}
-
-/// The sequence number to continue after: -1 for the first page, `None` for a cursor that is not
-/// one of ours (such a cursor points past everything, so the page is empty).
-fn seq_after(page: &PageRequest) -> Option<i64> {
-    match &page.after {
-        None => Some(-1),
-        Some(after) => after.parse().ok(),
-    }
-}
-
-/// A page of rows keyed by sequence number: up to `limit + 1` rows in, the cursor names the last
-/// kept row's key.
-fn keyed_page<R, T>(
-    rows: Vec<R>,
-    limit: u32,
-    key: impl Fn(&R) -> i64,
-    convert: impl Fn(R) -> StoreResult<T>,
-) -> StoreResult<Page<T>> {
-    let keyed = rows.into_iter().map(|r| Ok((key(&r), convert(r)?))).collect::<StoreResult<Vec<(i64, T)>>>()?;
-    let Page { items, next_cursor } = Page::from_rows(keyed, limit, |(k, _)| k.to_string());
-    Ok(Page { items: items.into_iter().map(|(_, t)| t).collect(), next_cursor })
 }

@@ -3,52 +3,46 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, ChangedLine, FileContent, Finding, TenantId};
-use sqlx::PgConnection;
+use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, FileContent, Finding, RepoPath, TenantId};
 
 use super::rows::{
-    ANALYSIS_COLUMNS, AnalysisRow, FileRow, LINE_COLUMNS, LineRow, finding_status_str, parse_id, status_from, to_i64,
-    to_json, to_u64,
+    ANALYSIS_COLUMNS, AnalysisRow, corrupt, finding_status_str, parse_id, status_from, to_i64, to_json, to_u64,
 };
 use super::submission::insert_outbox;
 use super::{PostgresStore, ts};
 use crate::error::{StoreError, StoreResult};
+use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{AnalysisResult, JobInput, PipelineRepository};
 
-/// Rows per statement of the bulk writes (arrays are bound whole, see `submission.rs`).
-const ROWS_PER_STATEMENT: usize = 10_000;
-
 #[async_trait]
 impl PipelineRepository for PostgresStore {
+    /// One statement, so the lines and files are the same snapshot as the analysis.
     async fn load_job_input(&self, id: &AnalysisId) -> StoreResult<Option<JobInput>> {
-        // One repeatable-read transaction, so lines and files are the same snapshot as the
-        // analysis.
-        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
-        let sql = format!("SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE id = $1");
-        let Some(row) = sqlx::query_as::<_, AnalysisRow>(&sql).bind(id.as_str()).fetch_optional(&mut *tx).await? else {
+        let sql = format!(
+            "SELECT {ANALYSIS_COLUMNS}, \
+             ARRAY(SELECT lines FROM analysis_line_chunks WHERE analysis_id = a.id ORDER BY chunk) AS line_chunks, \
+             ARRAY(SELECT path FROM analysis_files WHERE analysis_id = a.id ORDER BY seq) AS file_paths, \
+             ARRAY(SELECT content FROM analysis_files WHERE analysis_id = a.id ORDER BY seq) AS file_contents \
+             FROM analyses a WHERE id = $1"
+        );
+        let Some(row) = sqlx::query_as::<_, JobInputRow>(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?
+        else {
             return Ok(None);
         };
-        let analysis = row.try_into()?;
-        let sql = format!("SELECT {LINE_COLUMNS} FROM analysis_lines WHERE analysis_id = $1 ORDER BY seq");
-        let lines = sqlx::query_as::<_, LineRow>(&sql)
-            .bind(id.as_str())
-            .fetch_all(&mut *tx)
-            .await?
+        if row.file_paths.len() != row.file_contents.len() {
+            return Err(StoreError::Corrupt(format!("analysis {id}: file paths and contents differ in number")));
+        }
+        let lines = line_chunks::decode(row.line_chunks.iter().map(String::as_str))?;
+        let files = row
+            .file_paths
             .into_iter()
-            .map(ChangedLine::try_from)
+            .zip(row.file_contents)
+            .map(|(path, content)| {
+                Ok(FileContent { path: RepoPath::parse(&path).map_err(|e| corrupt("file path", e))?, content })
+            })
             .collect::<StoreResult<Vec<_>>>()?;
-        let files = sqlx::query_as::<_, FileRow>(
-            "SELECT path, content FROM analysis_files WHERE analysis_id = $1 ORDER BY seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(FileContent::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-        tx.commit().await?;
-        Ok(Some(JobInput { analysis, lines, files }))
+        Ok(Some(JobInput { analysis: row.analysis.try_into()?, lines, files }))
     }
 
     /// A missing analysis (deleted since the job was queued) also answers `false`: there is
@@ -120,208 +114,182 @@ impl PipelineRepository for PostgresStore {
         Ok(requeued)
     }
 
+    /// One statement: the status change (which takes the analysis' row lock, so a concurrent
+    /// completion of a redelivered job waits, then finds it settled and changes nothing), the
+    /// resolved lines, the findings, the decision, bundle and SARIF, and the settled
+    /// notification, all or nothing. Every write hangs off the `settled` row, so an analysis that
+    /// is already settled gets none of them.
     async fn complete_analysis(&self, result: &AnalysisResult) -> StoreResult<()> {
         let id = result.analysis_id.as_str();
-        let mut tx = self.pool.begin().await?;
-        // The row lock makes a concurrent completion (a redelivered job) wait, then see `completed`.
-        let Some((status, lines_total)) = lock_status(&mut tx, &result.analysis_id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        if status.is_terminal() {
-            tx.rollback().await?;
-            return Ok(());
-        }
-        if result.lines.len() as u64 != lines_total {
-            return Err(StoreError::Conflict(format!(
-                "analysis {id} has {lines_total} lines but the result carries {}",
-                result.lines.len()
-            )));
-        }
-        update_attributions(&mut tx, &result.analysis_id, &result.lines).await?;
-        insert_findings(&mut tx, &result.analysis_id, &result.findings).await?;
-
         let decision = &result.decision;
-        sqlx::query(
-            "INSERT INTO decisions (analysis_id, decision_id, outcome, decision, decided_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+        let (chunk, chunk_lines): (Vec<i64>, Vec<String>) = line_chunks::encode(&result.lines)?.into_iter().unzip();
+        let findings = FindingColumns::of(&result.findings)?;
+        let settled: Option<String> = sqlx::query_scalar(
+            "WITH settled AS ( \
+                 UPDATE analyses SET status = 'completed', findings_total = $2, outcome = $3, error_code = NULL, \
+                 error_message = NULL, completed_at = $4, updated_at = $4 \
+                 WHERE id = $1 AND status IN ('queued', 'running') AND lines_total = $5 RETURNING id \
+             ), lines AS ( \
+                 UPDATE analysis_line_chunks AS c SET lines = u.lines \
+                 FROM settled, UNNEST($6::bigint[], $7::text[]) AS u (chunk, lines) \
+                 WHERE c.analysis_id = settled.id AND c.chunk = u.chunk \
+             ), decision AS ( \
+                 INSERT INTO decisions (analysis_id, decision_id, outcome, decision, decided_at) \
+                 SELECT id, $8, $3, $9, $10 FROM settled \
+             ), bundle AS ( \
+                 INSERT INTO bundles (analysis_id, envelope) SELECT id, $11 FROM settled \
+             ), sarif AS ( \
+                 INSERT INTO sarif_reports (analysis_id, sarif) SELECT id, $12 FROM settled \
+             ), findings AS ( \
+                 INSERT INTO findings (analysis_id, seq, id, rule_id, rule_version, category, severity, message, \
+                 file_path, start_line, end_line, start_column, end_column, snippet, fingerprint, attribution, \
+                 engine, status, suppression) \
+                 SELECT settled.id, u.seq - 1, u.id, u.rule_id, u.rule_version, u.category, u.severity, u.message, \
+                 u.file_path, u.start_line, u.end_line, u.start_column, u.end_column, u.snippet, u.fingerprint, \
+                 u.attribution, u.engine, u.status, u.suppression \
+                 FROM settled, UNNEST($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], \
+                 $20::text[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::text[], $26::text[], \
+                 $27::text[], $28::text[], $29::text[], $30::text[]) WITH ORDINALITY \
+                 AS u (id, rule_id, rule_version, category, severity, message, file_path, start_line, end_line, \
+                 start_column, end_column, snippet, fingerprint, attribution, engine, status, suppression, seq) \
+             ) \
+             SELECT settled.id FROM settled, LATERAL pg_notify($13, settled.id)",
         )
         .bind(id)
-        .bind(decision.id.as_str())
-        .bind(decision.outcome.as_str())
-        .bind(to_json(decision)?)
-        .bind(ts(decision.decided_at))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO bundles (analysis_id, envelope) VALUES ($1, $2)")
-            .bind(id)
-            .bind(to_json(&result.bundle)?)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO sarif_reports (analysis_id, sarif) VALUES ($1, $2)")
-            .bind(id)
-            .bind(to_json(&result.sarif)?)
-            .execute(&mut *tx)
-            .await?;
-
-        sqlx::query(
-            "UPDATE analyses SET status = 'completed', findings_total = $1, outcome = $2, error_code = NULL, \
-             error_message = NULL, completed_at = $3, updated_at = $3 WHERE id = $4",
-        )
         .bind(to_i64("findings_total", result.findings.len() as u64)?)
         .bind(decision.outcome.as_str())
         .bind(ts(result.completed_at))
-        .bind(id)
-        .execute(&mut *tx)
+        .bind(to_i64("lines_total", result.lines.len() as u64)?)
+        .bind(chunk)
+        .bind(chunk_lines)
+        .bind(decision.id.as_str())
+        .bind(to_json(decision)?)
+        .bind(ts(decision.decided_at))
+        .bind(to_json(&result.bundle)?)
+        .bind(to_json(&result.sarif)?)
+        .bind(super::SETTLED_CHANNEL)
+        .bind(findings.id)
+        .bind(findings.rule_id)
+        .bind(findings.rule_version)
+        .bind(findings.category)
+        .bind(findings.severity)
+        .bind(findings.message)
+        .bind(findings.file_path)
+        .bind(findings.start_line)
+        .bind(findings.end_line)
+        .bind(findings.start_column)
+        .bind(findings.end_column)
+        .bind(findings.snippet)
+        .bind(findings.fingerprint)
+        .bind(findings.attribution)
+        .bind(findings.engine)
+        .bind(findings.status)
+        .bind(findings.suppression)
+        .fetch_optional(&self.pool)
         .await?;
-        // Delivered to listeners when the transaction commits, never before.
-        sqlx::query("SELECT pg_notify($1, $2)").bind(super::SETTLED_CHANNEL).bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        if settled.is_some() {
+            return Ok(());
+        }
+        // Nothing changed: find out why.
+        let Some((status, lines_total)) = status_of(&self.pool, &result.analysis_id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        if status.is_terminal() {
+            return Ok(());
+        }
+        Err(StoreError::Conflict(format!(
+            "analysis {id} has {lines_total} lines but the result carries {}",
+            result.lines.len()
+        )))
     }
 
     async fn fail_analysis(&self, id: &AnalysisId, error: &AnalysisError, at: DateTime<Utc>) -> StoreResult<()> {
-        // One statement: the status check and the update happen under the same row lock.
-        let done = sqlx::query(
-            "UPDATE analyses SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, \
-             updated_at = $3 WHERE id = $4 AND status IN ('queued', 'running')",
+        // One statement: the status check and the update happen under the same row lock, and the
+        // settled notification goes out with the commit.
+        let failed: Option<String> = sqlx::query_scalar(
+            "WITH failed AS ( \
+                 UPDATE analyses SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, \
+                 updated_at = $3 WHERE id = $4 AND status IN ('queued', 'running') RETURNING id \
+             ) \
+             SELECT failed.id FROM failed, LATERAL pg_notify($5, failed.id)",
         )
         .bind(&error.code)
         .bind(&error.message)
         .bind(ts(at))
         .bind(id.as_str())
-        .execute(&self.pool)
+        .bind(super::SETTLED_CHANNEL)
+        .fetch_optional(&self.pool)
         .await?;
-        if done.rows_affected() > 0 {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(super::SETTLED_CHANNEL)
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await?;
-        }
-        if done.rows_affected() == 0 {
-            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM analyses WHERE id = $1)")
-                .bind(id.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-            if !exists {
-                return Err(StoreError::NotFound);
-            }
+        if failed.is_none() && status_of(&self.pool, id).await?.is_none() {
+            return Err(StoreError::NotFound);
         }
         Ok(())
     }
 }
 
-/// The analysis' status and line count, locking its row until the transaction ends.
-async fn lock_status(conn: &mut PgConnection, id: &AnalysisId) -> StoreResult<Option<(AnalysisStatus, u64)>> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT status, lines_total FROM analyses WHERE id = $1 FOR UPDATE")
-            .bind(id.as_str())
-            .fetch_optional(conn)
-            .await?;
+/// The analysis' status and line count.
+async fn status_of(pool: &sqlx::PgPool, id: &AnalysisId) -> StoreResult<Option<(AnalysisStatus, u64)>> {
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT status, lines_total FROM analyses WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await?;
     row.map(|(s, n)| Ok((status_from(&s)?, to_u64("lines_total", n)?))).transpose()
 }
 
-/// Each line's resolved attribution, matched by position (`seq`), one array pair per statement.
-async fn update_attributions(conn: &mut PgConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
-    for (chunk_no, chunk) in lines.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let seq: Vec<i64> = (0..chunk.len()).map(|i| (chunk_no * ROWS_PER_STATEMENT + i) as i64).collect();
-        let attribution = chunk.iter().map(|l| to_json(&l.attribution)).collect::<StoreResult<Vec<_>>>()?;
-        sqlx::query(
-            "UPDATE analysis_lines AS l SET attribution = u.attribution \
-             FROM UNNEST($2::bigint[], $3::text[]) AS u (seq, attribution) \
-             WHERE l.analysis_id = $1 AND l.seq = u.seq",
-        )
-        .bind(id.as_str())
-        .bind(seq)
-        .bind(attribution)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+/// What `load_job_input` reads in its one statement.
+#[derive(sqlx::FromRow)]
+struct JobInputRow {
+    #[sqlx(flatten)]
+    analysis: AnalysisRow,
+    line_chunks: Vec<String>,
+    file_paths: Vec<String>,
+    file_contents: Vec<String>,
 }
 
-/// Findings in the order given (`seq` from 0), one array per column per statement.
-async fn insert_findings(conn: &mut PgConnection, id: &AnalysisId, findings: &[Finding]) -> StoreResult<()> {
-    for (chunk_no, chunk) in findings.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let n = chunk.len();
-        let mut seq = Vec::with_capacity(n);
-        let (mut fid, mut rule_id, mut rule_version, mut category, mut severity, mut message) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let (mut file_path, mut start_line, mut end_line, mut start_column, mut end_column) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let (mut snippet, mut fingerprint, mut attribution, mut engine, mut status, mut suppression) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for (i, f) in chunk.iter().enumerate() {
-            seq.push((chunk_no * ROWS_PER_STATEMENT + i) as i64);
-            fid.push(f.id.as_str());
-            rule_id.push(f.rule_id.as_str());
-            rule_version.push(f.rule_version.as_str());
-            category.push(f.category.as_str());
-            severity.push(f.severity.as_str());
-            message.push(f.message.as_str());
-            file_path.push(f.location.file_path.as_str());
-            start_line.push(i64::from(f.location.start_line));
-            end_line.push(i64::from(f.location.end_line));
-            start_column.push(i64::from(f.location.start_column));
-            end_column.push(i64::from(f.location.end_column));
-            snippet.push(f.snippet.as_str());
-            fingerprint.push(f.fingerprint.as_str());
-            attribution.push(to_json(&f.attribution)?);
-            engine.push(f.engine.as_str());
-            status.push(finding_status_str(f.status));
-            suppression.push(f.suppression.as_ref().map(to_json).transpose()?);
-        }
-        sqlx::query(
-            "INSERT INTO findings (analysis_id, seq, id, rule_id, rule_version, category, severity, message, \
-             file_path, start_line, end_line, start_column, end_column, snippet, fingerprint, attribution, engine, \
-             status, suppression) \
-             SELECT $1, u.seq, u.id, u.rule_id, u.rule_version, u.category, u.severity, u.message, u.file_path, \
-             u.start_line, u.end_line, u.start_column, u.end_column, u.snippet, u.fingerprint, u.attribution, \
-             u.engine, u.status, u.suppression \
-             FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-             $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], \
-             $16::text[], $17::text[], $18::text[], $19::text[]) \
-             AS u (seq, id, rule_id, rule_version, category, severity, message, file_path, start_line, end_line, \
-             start_column, end_column, snippet, fingerprint, attribution, engine, status, suppression)",
-        )
-        .bind(id.as_str())
-        .bind(seq)
-        .bind(fid)
-        .bind(rule_id)
-        .bind(rule_version)
-        .bind(category)
-        .bind(severity)
-        .bind(message)
-        .bind(file_path)
-        .bind(start_line)
-        .bind(end_line)
-        .bind(start_column)
-        .bind(end_column)
-        .bind(snippet)
-        .bind(fingerprint)
-        .bind(attribution)
-        .bind(engine)
-        .bind(status)
-        .bind(suppression)
-        .execute(&mut *conn)
-        .await?;
+/// Findings as one array per column (in the order given), for `UNNEST`.
+struct FindingColumns<'a> {
+    id: Vec<&'a str>,
+    rule_id: Vec<&'a str>,
+    rule_version: Vec<&'a str>,
+    category: Vec<&'a str>,
+    severity: Vec<&'a str>,
+    message: Vec<&'a str>,
+    file_path: Vec<&'a str>,
+    start_line: Vec<i64>,
+    end_line: Vec<i64>,
+    start_column: Vec<i64>,
+    end_column: Vec<i64>,
+    snippet: Vec<&'a str>,
+    fingerprint: Vec<&'a str>,
+    attribution: Vec<String>,
+    engine: Vec<&'a str>,
+    status: Vec<&'static str>,
+    suppression: Vec<Option<String>>,
+}
+
+impl<'a> FindingColumns<'a> {
+    fn of(findings: &'a [Finding]) -> StoreResult<Self> {
+        Ok(Self {
+            id: findings.iter().map(|f| f.id.as_str()).collect(),
+            rule_id: findings.iter().map(|f| f.rule_id.as_str()).collect(),
+            rule_version: findings.iter().map(|f| f.rule_version.as_str()).collect(),
+            category: findings.iter().map(|f| f.category.as_str()).collect(),
+            severity: findings.iter().map(|f| f.severity.as_str()).collect(),
+            message: findings.iter().map(|f| f.message.as_str()).collect(),
+            file_path: findings.iter().map(|f| f.location.file_path.as_str()).collect(),
+            start_line: findings.iter().map(|f| i64::from(f.location.start_line)).collect(),
+            end_line: findings.iter().map(|f| i64::from(f.location.end_line)).collect(),
+            start_column: findings.iter().map(|f| i64::from(f.location.start_column)).collect(),
+            end_column: findings.iter().map(|f| i64::from(f.location.end_column)).collect(),
+            snippet: findings.iter().map(|f| f.snippet.as_str()).collect(),
+            fingerprint: findings.iter().map(|f| f.fingerprint.as_str()).collect(),
+            attribution: findings.iter().map(|f| to_json(&f.attribution)).collect::<StoreResult<_>>()?,
+            engine: findings.iter().map(|f| f.engine.as_str()).collect(),
+            status: findings.iter().map(|f| finding_status_str(f.status)).collect(),
+            suppression: findings
+                .iter()
+                .map(|f| f.suppression.as_ref().map(to_json).transpose())
+                .collect::<StoreResult<_>>()?,
+        })
     }
-    Ok(())
 }

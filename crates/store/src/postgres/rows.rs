@@ -5,8 +5,7 @@
 use provenance_core::access::{Scope, Tier};
 use provenance_core::finding::Suppression;
 use provenance_core::{
-    Analysis, AnalysisError, Attribution, ChangedLine, CommitSha, DeclaredAttribution, FileContent, Finding, Location,
-    Outcome, RepoName, RepoPath, ReportMode, Severity,
+    Analysis, AnalysisError, CommitSha, Finding, Location, Outcome, RepoName, RepoPath, ReportMode, Severity,
 };
 
 use crate::error::{StoreError, StoreResult};
@@ -14,8 +13,7 @@ use crate::repository::ApiKeyRecord;
 use chrono::{DateTime, Utc};
 
 pub(crate) use crate::row_codec::{
-    change_type_from, corrupt, finding_status_from, finding_status_str, from_json, parse_id, status_from, to_i64,
-    to_json, to_u32, to_u64,
+    corrupt, finding_status_from, finding_status_str, from_json, parse_id, status_from, to_i64, to_json, to_u32, to_u64,
 };
 
 pub(super) const ANALYSIS_COLUMNS: &str = "id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, \
@@ -75,58 +73,6 @@ impl TryFrom<AnalysisRow> for Analysis {
             started_at: r.started_at,
             completed_at: r.completed_at,
         })
-    }
-}
-
-pub(super) const LINE_COLUMNS: &str = "seq, file_path, line_number, change_type, content, language, \
-     author_identity, declared::text AS declared, content_sha256, attestation_signature, \
-     attribution::text AS attribution";
-
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct LineRow {
-    pub(super) seq: i64,
-    file_path: String,
-    line_number: i64,
-    change_type: String,
-    content: Option<String>,
-    language: Option<String>,
-    author_identity: Option<String>,
-    declared: Option<String>,
-    content_sha256: Option<String>,
-    attestation_signature: Option<String>,
-    attribution: String,
-}
-
-impl TryFrom<LineRow> for ChangedLine {
-    type Error = StoreError;
-
-    fn try_from(r: LineRow) -> StoreResult<Self> {
-        Ok(ChangedLine {
-            file_path: RepoPath::parse(&r.file_path).map_err(|e| corrupt("file_path", e))?,
-            line_number: to_u32("line_number", r.line_number)?,
-            change_type: change_type_from(&r.change_type)?,
-            content: r.content,
-            language: r.language,
-            author_identity: r.author_identity,
-            declared: r.declared.map(|d| from_json::<DeclaredAttribution>("declared", &d)).transpose()?,
-            content_sha256: r.content_sha256,
-            attestation_signature: r.attestation_signature,
-            attribution: from_json::<Attribution>("attribution", &r.attribution)?,
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct FileRow {
-    path: String,
-    content: String,
-}
-
-impl TryFrom<FileRow> for FileContent {
-    type Error = StoreError;
-
-    fn try_from(r: FileRow) -> StoreResult<Self> {
-        Ok(FileContent { path: RepoPath::parse(&r.path).map_err(|e| corrupt("file path", e))?, content: r.content })
     }
 }
 

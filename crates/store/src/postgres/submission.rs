@@ -13,12 +13,13 @@
 //! Both are checked before the lines are written, so a lost race costs two small statements.
 
 use chrono::{DateTime, Utc};
-use provenance_core::{Analysis, AnalysisId, AnalysisStatus, NewAnalysis, TenantId};
+use provenance_core::{Analysis, AnalysisId, AnalysisStatus, ChangedLine, NewAnalysis, TenantId};
 use sqlx::PgConnection;
 
 use super::rows::{ANALYSIS_COLUMNS, AnalysisRow, parse_id, to_i64, to_json};
 use super::{PostgresStore, ts};
 use crate::error::{StoreError, StoreResult};
+use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{IdempotencyKey, Submitted};
 
@@ -79,7 +80,14 @@ async fn try_submit(
         }
     }
 
-    if let Some(existing) = find_duplicate(&mut tx, new).await? {
+    // The common case first: new inputs insert at once. A conflict means an analysis of the same
+    // inputs exists (committed, or committed by the concurrent submission the insert waited for).
+    let Some(created) = insert_analysis(&mut tx, new).await? else {
+        let Some(existing) = find_duplicate(&mut tx, new).await? else {
+            // The conflicting analysis vanished again (deleted since); start over.
+            tx.rollback().await?;
+            return Ok(None);
+        };
         if let Some(key) = idempotency
             && !remember_key(&mut tx, &new.tenant_id, key, &existing.id, true, now).await?
         {
@@ -88,25 +96,16 @@ async fn try_submit(
         }
         tx.commit().await?;
         return Ok(Some(Submitted::Deduplicated(existing)));
-    }
-
-    if !insert_analysis(&mut tx, new).await? {
-        // A concurrent submission of the same inputs committed first.
-        tx.rollback().await?;
-        return Ok(None);
-    }
+    };
     if let Some(key) = idempotency
         && !remember_key(&mut tx, &new.tenant_id, key, &new.id, false, now).await?
     {
         tx.rollback().await?;
         return Ok(None);
     }
-    insert_lines(&mut tx, new).await?;
+    insert_lines(&mut tx, &new.id, &new.lines).await?;
     insert_files(&mut tx, new).await?;
     insert_outbox(&mut tx, job).await?;
-    let created = fetch_analysis(&mut tx, &new.tenant_id, &new.id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("analysis {} vanished while being inserted", new.id)))?;
     tx.commit().await?;
     store.notify_outbox();
     Ok(Some(Submitted::Created(created)))
@@ -202,82 +201,47 @@ async fn find_duplicate(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResu
         .transpose()
 }
 
-/// `false` when an analysis of the same inputs exists (committed by a concurrent submission).
-async fn insert_analysis(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<bool> {
+/// The new analysis as stored; `None` when an analysis of the same inputs exists.
+async fn insert_analysis(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<Option<Analysis>> {
     let created_at = ts(new.created_at);
-    let inserted = sqlx::query(
+    let sql = format!(
         "INSERT INTO analyses (id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, report_mode, \
          metadata, inputs_sha256, lines_total, findings_total, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, 0, $13, $13) \
-         ON CONFLICT ON CONSTRAINT analyses_dedup DO NOTHING",
-    )
-    .bind(new.id.as_str())
-    .bind(new.tenant_id.as_str())
-    .bind(new.repo.as_str())
-    .bind(to_i64("pr_number", new.pr_number)?)
-    .bind(new.base_sha.as_str())
-    .bind(new.head_sha.as_str())
-    .bind(new.branch.as_deref())
-    .bind(AnalysisStatus::Queued.as_str())
-    .bind(new.report_mode.as_str())
-    .bind(to_json(&new.metadata)?)
-    .bind(&new.inputs_sha256)
-    .bind(to_i64("lines_total", new.lines.len() as u64)?)
-    .bind(created_at)
-    .execute(conn)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+         ON CONFLICT ON CONSTRAINT analyses_dedup DO NOTHING RETURNING {ANALYSIS_COLUMNS}"
+    );
+    sqlx::query_as::<_, AnalysisRow>(&sql)
+        .bind(new.id.as_str())
+        .bind(new.tenant_id.as_str())
+        .bind(new.repo.as_str())
+        .bind(to_i64("pr_number", new.pr_number)?)
+        .bind(new.base_sha.as_str())
+        .bind(new.head_sha.as_str())
+        .bind(new.branch.as_deref())
+        .bind(AnalysisStatus::Queued.as_str())
+        .bind(new.report_mode.as_str())
+        .bind(to_json(&new.metadata)?)
+        .bind(&new.inputs_sha256)
+        .bind(to_i64("lines_total", new.lines.len() as u64)?)
+        .bind(created_at)
+        .fetch_optional(conn)
+        .await?
+        .map(Analysis::try_from)
+        .transpose()
 }
 
-/// Lines in submission order (`seq` from 0), one array per column and `UNNEST`: an analysis may
-/// carry 100 000 lines, and one round trip per line would dominate the submission.
-async fn insert_lines(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<()> {
-    for (chunk_no, chunk) in new.lines.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let n = chunk.len();
-        let (mut seq, mut file_path, mut line_number, mut change_type) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut content, mut language, mut author, mut declared) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut content_sha256, mut signature, mut attribution) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        for (i, line) in chunk.iter().enumerate() {
-            seq.push((chunk_no * ROWS_PER_STATEMENT + i) as i64);
-            file_path.push(line.file_path.as_str());
-            line_number.push(i64::from(line.line_number));
-            change_type.push(line.change_type.as_str());
-            content.push(line.content.as_deref());
-            language.push(line.language.as_deref());
-            author.push(line.author_identity.as_deref());
-            declared.push(line.declared.as_ref().map(to_json).transpose()?);
-            content_sha256.push(line.content_sha256.as_deref());
-            signature.push(line.attestation_signature.as_deref());
-            attribution.push(to_json(&line.attribution)?);
-        }
-        sqlx::query(
-            "INSERT INTO analysis_lines (analysis_id, seq, file_path, line_number, change_type, content, language, \
-             author_identity, declared, content_sha256, attestation_signature, attribution) \
-             SELECT $1, u.seq, u.file_path, u.line_number, u.change_type, u.content, u.language, u.author_identity, \
-             u.declared, u.content_sha256, u.attestation_signature, u.attribution \
-             FROM UNNEST($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], \
-             $9::text[], $10::text[], $11::text[], $12::text[]) \
-             AS u (seq, file_path, line_number, change_type, content, language, author_identity, declared, \
-             content_sha256, attestation_signature, attribution)",
-        )
-        .bind(new.id.as_str())
-        .bind(seq)
-        .bind(file_path)
-        .bind(line_number)
-        .bind(change_type)
-        .bind(content)
-        .bind(language)
-        .bind(author)
-        .bind(declared)
-        .bind(content_sha256)
-        .bind(signature)
-        .bind(attribution)
-        .execute(&mut *conn)
-        .await?;
-    }
+/// The lines as chunks (see `line_chunks`), all in one statement.
+async fn insert_lines(conn: &mut PgConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
+    let (chunk, text): (Vec<i64>, Vec<String>) = line_chunks::encode(lines)?.into_iter().unzip();
+    sqlx::query(
+        "INSERT INTO analysis_line_chunks (analysis_id, chunk, lines) \
+         SELECT $1, u.chunk, u.lines FROM UNNEST($2::bigint[], $3::text[]) AS u (chunk, lines)",
+    )
+    .bind(id.as_str())
+    .bind(chunk)
+    .bind(text)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

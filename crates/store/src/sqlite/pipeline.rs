@@ -7,18 +7,15 @@ use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, ChangedLine, Fi
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
-use super::rows::{
-    ANALYSIS_COLUMNS, AnalysisRow, FileRow, LINE_COLUMNS, LineRow, finding_status_str, parse_id, status_from, to_i64,
-    to_json,
-};
+use super::rows::{ANALYSIS_COLUMNS, AnalysisRow, FileRow, finding_status_str, parse_id, status_from, to_i64, to_json};
 use super::submission::insert_outbox;
 use super::timestamps::to_text;
 use crate::error::{StoreError, StoreResult};
+use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{AnalysisResult, JobInput, PipelineRepository};
 
 const MAX_BINDS_PER_STATEMENT: usize = 30_000;
-const ATTRIBUTION_BINDS: usize = 2;
 const FINDING_BINDS: usize = 19;
 
 #[async_trait]
@@ -31,14 +28,12 @@ impl PipelineRepository for SqliteStore {
             return Ok(None);
         };
         let analysis = row.try_into()?;
-        let sql = format!("SELECT {LINE_COLUMNS} FROM analysis_lines WHERE analysis_id = ? ORDER BY seq");
-        let lines = sqlx::query_as::<_, LineRow>(&sql)
-            .bind(id.as_str())
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(ChangedLine::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let chunks: Vec<String> =
+            sqlx::query_scalar("SELECT lines FROM analysis_line_chunks WHERE analysis_id = ? ORDER BY chunk")
+                .bind(id.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+        let lines = line_chunks::decode(chunks.iter().map(String::as_str))?;
         let files =
             sqlx::query_as::<_, FileRow>("SELECT path, content FROM analysis_files WHERE analysis_id = ? ORDER BY seq")
                 .bind(id.as_str())
@@ -139,7 +134,7 @@ impl PipelineRepository for SqliteStore {
                 result.lines.len()
             )));
         }
-        update_attributions(&mut tx, &result.analysis_id, &result.lines).await?;
+        update_lines(&mut tx, &result.analysis_id, &result.lines).await?;
         insert_findings(&mut tx, &result.analysis_id, &result.findings).await?;
 
         let decision = &result.decision;
@@ -216,23 +211,15 @@ async fn status_of(conn: &mut SqliteConnection, id: &AnalysisId) -> StoreResult<
     row.map(|(s, n)| Ok((status_from(&s)?, super::rows::to_u64("lines_total", n)?))).transpose()
 }
 
-/// Each line's resolved attribution, matched by position (`seq`), many lines per statement.
-async fn update_attributions(conn: &mut SqliteConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
-    let rows_per_statement = MAX_BINDS_PER_STATEMENT / ATTRIBUTION_BINDS;
-    for (chunk_no, chunk) in lines.chunks(rows_per_statement).enumerate() {
-        let encoded = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Ok(((chunk_no * rows_per_statement + i) as i64, to_json(&l.attribution)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        // `v.column1` / `v.column2` are SQLite's names for the columns of a VALUES list.
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE analysis_lines SET attribution = v.column2 FROM (");
-        q.push_values(encoded, |mut b, (seq, attribution)| {
-            b.push_bind(seq).push_bind(attribution);
-        });
-        q.push(") AS v WHERE analysis_lines.analysis_id = ").push_bind(id.as_str());
-        q.push(" AND analysis_lines.seq = v.column1");
-        q.build().execute(&mut *conn).await?;
+/// The lines again, now with their resolved attribution, chunk for chunk.
+async fn update_lines(conn: &mut SqliteConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
+    for (chunk, text) in line_chunks::encode(lines)? {
+        sqlx::query("UPDATE analysis_line_chunks SET lines = ? WHERE analysis_id = ? AND chunk = ?")
+            .bind(text)
+            .bind(id.as_str())
+            .bind(chunk)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -2,13 +2,14 @@
 //! outbox job, all in one write transaction.
 
 use chrono::{DateTime, Utc};
-use provenance_core::{Analysis, AnalysisId, AnalysisStatus, NewAnalysis, TenantId};
+use provenance_core::{Analysis, AnalysisId, AnalysisStatus, ChangedLine, NewAnalysis, TenantId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::rows::{ANALYSIS_COLUMNS, AnalysisRow, parse_id, to_i64, to_json};
 use super::timestamps::{from_text, to_text};
 use crate::error::{StoreError, StoreResult};
+use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{IdempotencyKey, Submitted};
 
@@ -17,7 +18,6 @@ const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
 /// SQLite allows 32 766 bound parameters per statement; stay well below it.
 const MAX_BINDS_PER_STATEMENT: usize = 30_000;
-const LINE_BINDS: usize = 12;
 const FILE_BINDS: usize = 4;
 
 pub(super) async fn submit(
@@ -57,7 +57,7 @@ pub(super) async fn submit(
     }
 
     insert_analysis(&mut tx, new).await?;
-    insert_lines(&mut tx, new).await?;
+    insert_lines(&mut tx, &new.id, &new.lines).await?;
     insert_files(&mut tx, new).await?;
     if let Some(key) = idempotency {
         remember_key(&mut tx, &new.tenant_id, key, &new.id, false, now).await?;
@@ -184,36 +184,15 @@ async fn insert_analysis(conn: &mut SqliteConnection, new: &NewAnalysis) -> Stor
     Ok(())
 }
 
-/// Lines in submission order (`seq` from 0), many rows per statement: an analysis may carry
-/// 100 000 lines, and one round trip per line would dominate the submission.
-async fn insert_lines(conn: &mut SqliteConnection, new: &NewAnalysis) -> StoreResult<()> {
-    let rows_per_statement = MAX_BINDS_PER_STATEMENT / LINE_BINDS;
-    for (chunk_no, chunk) in new.lines.chunks(rows_per_statement).enumerate() {
-        let mut encoded = Vec::with_capacity(chunk.len());
-        for (i, line) in chunk.iter().enumerate() {
-            let seq = (chunk_no * rows_per_statement + i) as i64;
-            let declared = line.declared.as_ref().map(to_json).transpose()?;
-            encoded.push((seq, line, declared, to_json(&line.attribution)?));
-        }
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO analysis_lines (analysis_id, seq, file_path, line_number, change_type, content, language, \
-             author_identity, declared, content_sha256, attestation_signature, attribution) ",
-        );
-        q.push_values(encoded, |mut b, (seq, line, declared, attribution)| {
-            b.push_bind(new.id.as_str())
-                .push_bind(seq)
-                .push_bind(line.file_path.as_str())
-                .push_bind(i64::from(line.line_number))
-                .push_bind(line.change_type.as_str())
-                .push_bind(line.content.as_deref())
-                .push_bind(line.language.as_deref())
-                .push_bind(line.author_identity.as_deref())
-                .push_bind(declared)
-                .push_bind(line.content_sha256.as_deref())
-                .push_bind(line.attestation_signature.as_deref())
-                .push_bind(attribution);
-        });
-        q.build().execute(&mut *conn).await?;
+/// The lines as chunks (see `line_chunks`).
+async fn insert_lines(conn: &mut SqliteConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
+    for (chunk, text) in line_chunks::encode(lines)? {
+        sqlx::query("INSERT INTO analysis_line_chunks (analysis_id, chunk, lines) VALUES (?, ?, ?)")
+            .bind(id.as_str())
+            .bind(chunk)
+            .bind(text)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

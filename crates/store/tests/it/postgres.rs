@@ -21,6 +21,7 @@ postgres_only!(
     concurrent_schedulers_requeue_each_stale_analysis_once,
     a_hundred_thousand_line_submission_round_trips,
     the_pool_recovers_when_its_connections_are_killed,
+    large_documents_are_lz4_compressed_where_the_server_has_lz4,
 );
 
 postgres_only_fresh!(processes_starting_at_once_apply_the_migrations_once);
@@ -193,4 +194,28 @@ async fn an_unreachable_database_fails_fast_with_a_clear_error() {
     let message = err.to_string();
     assert!(message.contains("127.0.0.1:1/provenance"), "{message}");
     assert!(!message.contains("s3cret"), "{message}");
+}
+
+/// Migration 0003 moves the large documents to lz4 when the server supports it (this machine's
+/// does: the test first asks the server, so on one without lz4 it checks that pglz stayed).
+async fn large_documents_are_lz4_compressed_where_the_server_has_lz4(s: TestStore) {
+    let has_lz4 = match &s.raw {
+        RawPool::Postgres(pool) => {
+            sqlx::query("CREATE TEMP TABLE lz4_probe (x text COMPRESSION lz4)").execute(pool).await.is_ok()
+        }
+        RawPool::Sqlite(_) => unreachable!("PostgreSQL only"),
+    };
+    let expected = if has_lz4 { "l" } else { "" };
+    for (table, column) in [
+        ("analysis_line_chunks", "lines"),
+        ("sarif_reports", "sarif"),
+        ("bundles", "envelope"),
+        ("decisions", "decision"),
+        ("analysis_files", "content"),
+    ] {
+        let sql = format!(
+            "SELECT attcompression::text FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attname = $1"
+        );
+        assert_eq!(s.texts(&sql, column).await, vec![Some(expected.to_string())], "{table}.{column}");
+    }
 }
