@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use crate::Store;
@@ -37,6 +38,8 @@ pub struct RelaySettings {
     pub poll_interval: Duration,
     /// Delay before retrying a row whose publish failed.
     pub retry_delay: Duration,
+    /// Rows claimed, published and deleted together.
+    pub batch: u32,
 }
 
 impl Default for RelaySettings {
@@ -46,6 +49,7 @@ impl Default for RelaySettings {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             retry_delay: Duration::from_secs(1),
+            batch: 64,
         }
     }
 }
@@ -83,28 +87,44 @@ impl OutboxRelay {
         }
     }
 
-    /// One pass: claim and publish due rows of every topic until none is left or a publish
-    /// fails. Returns how many were published.
+    /// One pass: claim and publish due rows of every topic, a batch at a time (the batch's
+    /// publishes in flight together, then one delete for every confirmed row), until none is left
+    /// or a publish fails. Returns how many were published.
     pub async fn drain(&self) -> crate::StoreResult<usize> {
         let mut published = 0;
         for topic in &self.settings.topics {
-            while let Some(row) = self.store.claim_outbox(topic, self.settings.lease).await? {
-                let lag = (Utc::now() - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
-                match self.publisher.publish(&row).await {
-                    Ok(()) => {
-                        self.store.complete_outbox(row.id).await?;
-                        metrics::histogram!("provenance_outbox_lag_seconds", "topic" => topic.clone()).record(lag);
-                        metrics::counter!("provenance_outbox_published_total", "topic" => topic.clone()).increment(1);
-                        published += 1;
+            loop {
+                let rows = self.store.claim_outbox_batch(topic, self.settings.lease, self.settings.batch).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                let results = join_all(rows.iter().map(|row| self.publisher.publish(row))).await;
+                let mut confirmed = Vec::with_capacity(rows.len());
+                let mut failed = false;
+                for (row, result) in rows.iter().zip(results) {
+                    match result {
+                        Ok(()) => {
+                            let lag = (Utc::now() - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+                            metrics::histogram!("provenance_outbox_lag_seconds", "topic" => topic.clone()).record(lag);
+                            confirmed.push(row.id);
+                        }
+                        Err(e) => {
+                            tracing::warn!(topic = %topic, key = %row.key, error = %e, "publish failed; will retry");
+                            let at =
+                                Utc::now() + chrono::Duration::from_std(self.settings.retry_delay).unwrap_or_default();
+                            self.store.retry_outbox(row.id, at, &e.to_string()).await?;
+                            metrics::counter!("provenance_outbox_publish_failures_total", "topic" => topic.clone())
+                                .increment(1);
+                            failed = true;
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!(topic = %topic, key = %row.key, error = %e, "publish failed; will retry");
-                        let at = Utc::now() + chrono::Duration::from_std(self.settings.retry_delay).unwrap_or_default();
-                        self.store.retry_outbox(row.id, at, &e.to_string()).await?;
-                        metrics::counter!("provenance_outbox_publish_failures_total", "topic" => topic.clone())
-                            .increment(1);
-                        break;
-                    }
+                }
+                self.store.complete_outbox_batch(&confirmed).await?;
+                metrics::counter!("provenance_outbox_published_total", "topic" => topic.clone())
+                    .increment(confirmed.len() as u64);
+                published += confirmed.len();
+                if failed {
+                    break;
                 }
             }
         }

@@ -126,6 +126,26 @@ pub struct JobInput {
     pub files: Vec<FileContent>,
 }
 
+/// The analysis as `mark_running(at)` leaves it stored (times at the stores' millisecond
+/// precision).
+pub(crate) fn mark_started(analysis: &mut Analysis, at: DateTime<Utc>) {
+    let at = chrono::SubsecRound::trunc_subsecs(at, 3);
+    analysis.status = AnalysisStatus::Running;
+    analysis.started_at = Some(at);
+    analysis.updated_at = at;
+}
+
+/// What [`PipelineRepository::start_job`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobStart {
+    /// No such analysis (deleted since the job was queued).
+    Missing,
+    /// Already completed or failed: nothing to run (a redelivered job).
+    Settled,
+    /// Now `running`; the input to run it on.
+    Started(Box<JobInput>),
+}
+
 /// What the worker commits for one analysis, in one transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisResult {
@@ -148,6 +168,17 @@ pub trait PipelineRepository {
     /// `heartbeat_at = at`. Returns `false` when the analysis is already terminal (or missing), so
     /// the job is skipped.
     async fn mark_running(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// A worker takes up the analysis' job: [`mark_running`](Self::mark_running), and the input
+    /// to run it on. The default makes the two calls; a store may do both in one round trip.
+    async fn start_job(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<JobStart> {
+        let Some(mut input) = self.load_job_input(id).await? else { return Ok(JobStart::Missing) };
+        if input.analysis.status.is_terminal() || !self.mark_running(id, at).await? {
+            return Ok(JobStart::Settled);
+        }
+        mark_started(&mut input.analysis, at);
+        Ok(JobStart::Started(Box::new(input)))
+    }
 
     /// A running job is still alive: set `heartbeat_at = at` (no-op unless `running`).
     async fn heartbeat(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<()>;
@@ -176,11 +207,32 @@ pub trait OutboxRepository {
     /// Sets a lease of `lease` and increments `attempts`.
     async fn claim_outbox(&self, topic: &str, lease: Duration) -> StoreResult<Option<OutboxRow>>;
 
+    /// Claim up to `limit` available rows of `topic` at once, oldest first, each as
+    /// [`claim_outbox`](Self::claim_outbox) would. The default claims them one by one.
+    async fn claim_outbox_batch(&self, topic: &str, lease: Duration, limit: u32) -> StoreResult<Vec<OutboxRow>> {
+        let mut rows = Vec::new();
+        while rows.len() < limit as usize
+            && let Some(row) = self.claim_outbox(topic, lease).await?
+        {
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
     /// Keep a claimed row leased while its job runs.
     async fn extend_lease(&self, id: i64, lease: Duration) -> StoreResult<()>;
 
     /// The row's message is done with (processed, or confirmed by the broker): delete it.
     async fn complete_outbox(&self, id: i64) -> StoreResult<()>;
+
+    /// [`complete_outbox`](Self::complete_outbox) for several rows. The default deletes them
+    /// one by one.
+    async fn complete_outbox_batch(&self, ids: &[i64]) -> StoreResult<()> {
+        for id in ids {
+            self.complete_outbox(*id).await?;
+        }
+        Ok(())
+    }
 
     /// Release the claim and make the row due again at `at`, recording the error.
     async fn retry_outbox(&self, id: i64, at: DateTime<Utc>, error: &str) -> StoreResult<()>;

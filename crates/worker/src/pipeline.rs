@@ -15,7 +15,7 @@ use provenance_core::sarif::{SarifInput, render_sarif};
 use provenance_core::statement::{build_statement, sign_statement};
 use provenance_core::{AnalysisError, AnalysisId, Attribution, ChangedLine, Finding, Outcome, RepoPath};
 use provenance_detect::{DetectInput, DetectorSet};
-use provenance_store::{AnalysisResult, Store, StoreError};
+use provenance_store::{AnalysisResult, JobStart, Store, StoreError};
 
 /// Why a pipeline run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +57,13 @@ pub struct Pipeline {
 impl Pipeline {
     pub async fn run(&self, store: &dyn Store, id: &AnalysisId) -> Result<RunOutcome, PipelineError> {
         let started_at = Utc::now();
-        let Some(input) = store.load_job_input(id).await? else {
-            return Err(PipelineError::permanent("analysis_missing", format!("analysis {id} does not exist")));
+        let input = match store.start_job(id, started_at).await? {
+            JobStart::Started(input) => *input,
+            JobStart::Settled => return Ok(RunOutcome::AlreadyTerminal),
+            JobStart::Missing => {
+                return Err(PipelineError::permanent("analysis_missing", format!("analysis {id} does not exist")));
+            }
         };
-        if input.analysis.status.is_terminal() || !store.mark_running(id, started_at).await? {
-            return Ok(RunOutcome::AlreadyTerminal);
-        }
         let mut timings = BTreeMap::new();
 
         let t = Instant::now();

@@ -39,6 +39,40 @@ impl OutboxRepository for PostgresStore {
         Ok(Some(OutboxRow { id, topic, key, payload, attempts: to_u32("attempts", attempts)?, created_at }))
     }
 
+    /// One statement for the whole batch, like `claim_outbox`.
+    async fn claim_outbox_batch(&self, topic: &str, lease: Duration, limit: u32) -> StoreResult<Vec<OutboxRow>> {
+        let rows: Vec<(i64, String, String, Vec<u8>, i64, DateTime<Utc>)> = sqlx::query_as(
+            "UPDATE outbox SET locked_until = now() + $2 * interval '1 microsecond', attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox \
+                          WHERE topic = $1 AND available_at <= now() \
+                            AND (locked_until IS NULL OR locked_until <= now()) \
+                          ORDER BY available_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, topic, key, payload, attempts, created_at",
+        )
+        .bind(topic)
+        .bind(micros(lease))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        if !rows.is_empty() {
+            self.notify_outbox();
+        }
+        let mut rows = rows
+            .into_iter()
+            .map(|(id, topic, key, payload, attempts, created_at)| {
+                Ok(OutboxRow { id, topic, key, payload, attempts: to_u32("attempts", attempts)?, created_at })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        // RETURNING has no order; ids are insertion order.
+        rows.sort_by_key(|r| r.id);
+        Ok(rows)
+    }
+
+    async fn complete_outbox_batch(&self, ids: &[i64]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)").bind(ids).execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn extend_lease(&self, id: i64, lease: Duration) -> StoreResult<()> {
         let done = sqlx::query("UPDATE outbox SET locked_until = now() + $1 * interval '1 microsecond' WHERE id = $2")
             .bind(micros(lease))

@@ -13,36 +13,39 @@ use super::{PostgresStore, ts};
 use crate::error::{StoreError, StoreResult};
 use crate::line_chunks;
 use crate::outbox::OutboxMessage;
-use crate::repository::{AnalysisResult, JobInput, PipelineRepository};
+use crate::repository::{AnalysisResult, JobInput, JobStart, PipelineRepository, mark_started};
 
 #[async_trait]
 impl PipelineRepository for PostgresStore {
     /// One statement, so the lines and files are the same snapshot as the analysis.
     async fn load_job_input(&self, id: &AnalysisId) -> StoreResult<Option<JobInput>> {
+        let sql = format!("SELECT {ANALYSIS_COLUMNS}, {INPUT_COLUMNS} FROM analyses a WHERE id = $1");
+        let row = sqlx::query_as::<_, JobInputRow>(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        row.map(|r| r.into_job_input(id)).transpose()
+    }
+
+    /// One statement: the status change and the read of the input (which sees the analysis as it
+    /// was just before, so a settled one reads as settled and is left alone).
+    async fn start_job(&self, id: &AnalysisId, at: DateTime<Utc>) -> StoreResult<JobStart> {
         let sql = format!(
-            "SELECT {ANALYSIS_COLUMNS}, \
-             ARRAY(SELECT lines FROM analysis_line_chunks WHERE analysis_id = a.id ORDER BY chunk) AS line_chunks, \
-             ARRAY(SELECT path FROM analysis_files WHERE analysis_id = a.id ORDER BY seq) AS file_paths, \
-             ARRAY(SELECT content FROM analysis_files WHERE analysis_id = a.id ORDER BY seq) AS file_contents \
+            "WITH started AS ( \
+                 UPDATE analyses SET status = 'running', started_at = $2, heartbeat_at = $2, updated_at = $2 \
+                 WHERE id = $1 AND status IN ('queued', 'running') RETURNING id \
+             ) \
+             SELECT {ANALYSIS_COLUMNS}, EXISTS (SELECT 1 FROM started) AS started, {INPUT_COLUMNS} \
              FROM analyses a WHERE id = $1"
         );
-        let Some(row) = sqlx::query_as::<_, JobInputRow>(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?
+        let Some(row) =
+            sqlx::query_as::<_, StartRow>(&sql).bind(id.as_str()).bind(ts(at)).fetch_optional(&self.pool).await?
         else {
-            return Ok(None);
+            return Ok(JobStart::Missing);
         };
-        if row.file_paths.len() != row.file_contents.len() {
-            return Err(StoreError::Corrupt(format!("analysis {id}: file paths and contents differ in number")));
+        if !row.started {
+            return Ok(JobStart::Settled);
         }
-        let lines = line_chunks::decode(row.line_chunks.iter().map(String::as_str))?;
-        let files = row
-            .file_paths
-            .into_iter()
-            .zip(row.file_contents)
-            .map(|(path, content)| {
-                Ok(FileContent { path: RepoPath::parse(&path).map_err(|e| corrupt("file path", e))?, content })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some(JobInput { analysis: row.analysis.try_into()?, lines, files }))
+        let mut input = row.input.into_job_input(id)?;
+        mark_started(&mut input.analysis, at);
+        Ok(JobStart::Started(Box::new(input)))
     }
 
     /// A missing analysis (deleted since the job was queued) also answers `false`: there is
@@ -236,7 +239,13 @@ async fn status_of(pool: &sqlx::PgPool, id: &AnalysisId) -> StoreResult<Option<(
     row.map(|(s, n)| Ok((status_from(&s)?, to_u64("lines_total", n)?))).transpose()
 }
 
-/// What `load_job_input` reads in its one statement.
+/// The columns after the analysis' in `load_job_input` and `start_job` (`a` is the analysis).
+const INPUT_COLUMNS: &str = "\
+    ARRAY(SELECT lines FROM analysis_line_chunks WHERE analysis_id = a.id ORDER BY chunk) AS line_chunks, \
+    ARRAY(SELECT path FROM analysis_files WHERE analysis_id = a.id ORDER BY seq) AS file_paths, \
+    ARRAY(SELECT content FROM analysis_files WHERE analysis_id = a.id ORDER BY seq) AS file_contents";
+
+/// An analysis with its input, as `load_job_input` reads it.
 #[derive(sqlx::FromRow)]
 struct JobInputRow {
     #[sqlx(flatten)]
@@ -244,6 +253,32 @@ struct JobInputRow {
     line_chunks: Vec<String>,
     file_paths: Vec<String>,
     file_contents: Vec<String>,
+}
+
+impl JobInputRow {
+    fn into_job_input(self, id: &AnalysisId) -> StoreResult<JobInput> {
+        if self.file_paths.len() != self.file_contents.len() {
+            return Err(StoreError::Corrupt(format!("analysis {id}: file paths and contents differ in number")));
+        }
+        let lines = line_chunks::decode(self.line_chunks.iter().map(String::as_str))?;
+        let files = self
+            .file_paths
+            .into_iter()
+            .zip(self.file_contents)
+            .map(|(path, content)| {
+                Ok(FileContent { path: RepoPath::parse(&path).map_err(|e| corrupt("file path", e))?, content })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(JobInput { analysis: self.analysis.try_into()?, lines, files })
+    }
+}
+
+/// What `start_job` reads: whether this call started the job, and the input.
+#[derive(sqlx::FromRow)]
+struct StartRow {
+    started: bool,
+    #[sqlx(flatten)]
+    input: JobInputRow,
 }
 
 /// Findings as one array per column (in the order given), for `UNNEST`.

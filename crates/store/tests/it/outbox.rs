@@ -11,6 +11,7 @@ both_backends!(
     rows_are_claimed_oldest_first_and_only_from_their_topic,
     a_completed_row_is_gone,
     a_retried_row_waits_until_its_time_and_keeps_the_error,
+    a_batch_claims_at_most_its_limit_oldest_first_and_completes_together,
 );
 
 const JOBS: &str = topics::ANALYSIS_JOBS;
@@ -78,4 +79,27 @@ async fn a_retried_row_waits_until_its_time_and_keeps_the_error(s: TestStore) {
     let again = s.claim_outbox(JOBS, SHORT_LEASE).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (row.id, 2));
     assert_eq!(s.outbox_depth(JOBS).await.unwrap(), 1);
+}
+
+async fn a_batch_claims_at_most_its_limit_oldest_first_and_completes_together(s: TestStore) {
+    let t = tenant(&s).await;
+    let mut keys = Vec::new();
+    for pr in 1..=5 {
+        let new = new_analysis(&t, pr, "def456", 1);
+        submitted(&s, &new).await;
+        keys.push(new.id.to_string());
+    }
+    let lease = Duration::from_secs(30);
+
+    let first = s.claim_outbox_batch(JOBS, lease, 3).await.unwrap();
+    assert_eq!(first.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), keys[..3]);
+    assert!(first.iter().all(|r| r.attempts == 1));
+    let rest = s.claim_outbox_batch(JOBS, lease, 3).await.unwrap();
+    assert_eq!(rest.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), keys[3..], "leased rows are skipped");
+    assert!(s.claim_outbox_batch(JOBS, lease, 3).await.unwrap().is_empty());
+
+    let ids: Vec<i64> = first.iter().chain(&rest).map(|r| r.id).collect();
+    s.complete_outbox_batch(&ids).await.unwrap();
+    s.complete_outbox_batch(&ids).await.unwrap();
+    assert_eq!(s.outbox_depth(JOBS).await.unwrap(), 0);
 }

@@ -1,6 +1,6 @@
 use chrono::Utc;
 use provenance_core::{AnalysisError, AnalysisId, AnalysisStatus, Outcome};
-use provenance_store::{PageRequest, StoreError};
+use provenance_store::{JobStart, PageRequest, StoreError};
 
 use crate::support::*;
 
@@ -13,6 +13,7 @@ both_backends!(
     a_result_with_another_number_of_lines_is_refused_and_changes_nothing,
     a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards,
     completing_or_failing_an_unknown_analysis_is_not_found,
+    starting_a_job_runs_it_with_its_input_unless_it_is_settled_or_missing,
 );
 
 async fn the_job_input_holds_the_analysis_with_its_lines_and_files_in_order(s: TestStore) {
@@ -146,4 +147,25 @@ async fn completing_or_failing_an_unknown_analysis_is_not_found(s: TestStore) {
     assert!(matches!(s.complete_analysis(&result).await, Err(StoreError::NotFound)));
     let error = AnalysisError { code: "x".into(), message: "y".into() };
     assert!(matches!(s.fail_analysis(&result.analysis_id, &error, Utc::now()).await, Err(StoreError::NotFound)));
+}
+
+async fn starting_a_job_runs_it_with_its_input_unless_it_is_settled_or_missing(s: TestStore) {
+    let t = tenant(&s).await;
+    let new = new_analysis(&t, 7, "def456", 3);
+    submitted(&s, &new).await;
+    let at = Utc::now();
+
+    let JobStart::Started(input) = s.start_job(&new.id, at).await.unwrap() else { panic!("expected Started") };
+    assert_eq!((input.analysis.status, input.analysis.started_at), (AnalysisStatus::Running, Some(millis(at))));
+    assert_eq!((input.lines.as_slice(), input.files.as_slice()), (new.lines.as_slice(), new.files.as_slice()));
+    let stored = s.get_analysis(&t, &new.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AnalysisStatus::Running);
+
+    // A redelivered job restarts a running analysis.
+    assert!(matches!(s.start_job(&new.id, Utc::now()).await.unwrap(), JobStart::Started(_)));
+
+    s.complete_analysis(&result_for(&input, Utc::now())).await.unwrap();
+    assert_eq!(s.start_job(&new.id, Utc::now()).await.unwrap(), JobStart::Settled);
+    assert_eq!(s.get_analysis(&t, &new.id).await.unwrap().unwrap().status, AnalysisStatus::Completed);
+    assert_eq!(s.start_job(&AnalysisId::generate(), Utc::now()).await.unwrap(), JobStart::Missing);
 }

@@ -78,7 +78,10 @@ impl System {
             settings,
             base_url,
             admin_token,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
+            // Generous: the in-process API is a debug build, and the largest submission here
+            // (60 000 lines, to keep a worker busy long enough to be killed mid-job) shares two
+            // cores with the workers, the services and whatever else CI runs.
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             database,
             workers: Vec::new(),
             api_shutdown,
