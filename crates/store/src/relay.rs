@@ -119,7 +119,9 @@ impl OutboxRelay {
                         }
                     }
                 }
-                self.store.complete_outbox_batch(&confirmed).await?;
+                if !confirmed.is_empty() {
+                    self.store.complete_outbox_batch(&confirmed).await?;
+                }
                 metrics::counter!("provenance_outbox_published_total", "topic" => topic.clone())
                     .increment(confirmed.len() as u64);
                 published += confirmed.len();

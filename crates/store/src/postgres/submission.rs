@@ -1,5 +1,5 @@
 //! `submit_analysis`: idempotency key, de-duplication, and the analysis with its lines, files and
-//! outbox job, all in one transaction.
+//! outbox job, all in one transaction — one statement when there is no idempotency key.
 //!
 //! SQLite serialises writers, so its store can read-then-write. Here concurrent submissions really
 //! run side by side (READ COMMITTED), and they meet on unique constraints instead:
@@ -10,10 +10,10 @@
 //!   a live key of a concurrent request makes the insert do nothing, and the submission tries again,
 //!   now seeing that key (replay or mismatch).
 //!
-//! Both are checked before the lines are written, so a lost race costs two small statements.
+//! A lost race rolls back everything the attempt wrote.
 
 use chrono::{DateTime, Utc};
-use provenance_core::{Analysis, AnalysisId, AnalysisStatus, ChangedLine, NewAnalysis, TenantId};
+use provenance_core::{Analysis, AnalysisId, AnalysisStatus, NewAnalysis, TenantId};
 use sqlx::PgConnection;
 
 use super::rows::{ANALYSIS_COLUMNS, AnalysisRow, parse_id, to_i64, to_json};
@@ -25,10 +25,6 @@ use crate::repository::{IdempotencyKey, Submitted};
 
 /// How long an `Idempotency-Key` is remembered.
 const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
-
-/// Rows per multi-row statement. Arrays are bound whole (`UNNEST`), so this only bounds the size
-/// of one message, not the number of parameters.
-const ROWS_PER_STATEMENT: usize = 10_000;
 
 /// Lost races tolerated before giving up (each retry sees the winner's commit, so one suffices in
 /// practice; more would mean the winner's rows vanish again at once).
@@ -59,11 +55,21 @@ async fn try_submit(
     job: &OutboxMessage,
 ) -> StoreResult<Option<Submitted>> {
     let now = Utc::now();
-    let mut tx = store.pool.begin().await?;
+    let Some(key) = idempotency else {
+        // Without a key the submission is one statement, atomic by itself.
+        let mut conn = store.pool.acquire().await?;
+        return match insert_submission(&mut conn, new, job).await? {
+            Some(created) => {
+                store.notify_outbox();
+                Ok(Some(Submitted::Created(created)))
+            }
+            // `None` from both: the conflicting analysis vanished again (deleted since); start over.
+            None => Ok(find_duplicate(&mut conn, new).await?.map(Submitted::Deduplicated)),
+        };
+    };
 
-    if let Some(key) = idempotency
-        && let Some(first) = earlier_use(&mut tx, &new.tenant_id, &key.key, now).await?
-    {
+    let mut tx = store.pool.begin().await?;
+    if let Some(first) = earlier_use(&mut tx, &new.tenant_id, &key.key, now).await? {
         if first.request_sha256 != key.request_sha256 {
             tx.rollback().await?;
             return Err(StoreError::IdempotencyMismatch);
@@ -80,35 +86,26 @@ async fn try_submit(
         }
     }
 
-    // The common case first: new inputs insert at once. A conflict means an analysis of the same
-    // inputs exists (committed, or committed by the concurrent submission the insert waited for).
-    let Some(created) = insert_analysis(&mut tx, new).await? else {
-        let Some(existing) = find_duplicate(&mut tx, new).await? else {
-            // The conflicting analysis vanished again (deleted since); start over.
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        if let Some(key) = idempotency
-            && !remember_key(&mut tx, &new.tenant_id, key, &existing.id, true, now).await?
-        {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        tx.commit().await?;
-        return Ok(Some(Submitted::Deduplicated(existing)));
+    let (analysis, answer) = match insert_submission(&mut tx, new, job).await? {
+        Some(created) => (created.id.clone(), Submitted::Created(created)),
+        None => match find_duplicate(&mut tx, new).await? {
+            Some(existing) => (existing.id.clone(), Submitted::Deduplicated(existing)),
+            None => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        },
     };
-    if let Some(key) = idempotency
-        && !remember_key(&mut tx, &new.tenant_id, key, &new.id, false, now).await?
-    {
+    let deduplicated = matches!(answer, Submitted::Deduplicated(_));
+    if !remember_key(&mut tx, &new.tenant_id, key, &analysis, deduplicated, now).await? {
         tx.rollback().await?;
         return Ok(None);
     }
-    insert_lines(&mut tx, &new.id, &new.lines).await?;
-    insert_files(&mut tx, new).await?;
-    insert_outbox(&mut tx, job).await?;
     tx.commit().await?;
-    store.notify_outbox();
-    Ok(Some(Submitted::Created(created)))
+    if !deduplicated {
+        store.notify_outbox();
+    }
+    Ok(Some(answer))
 }
 
 /// The analysis, if it is the tenant's.
@@ -201,14 +198,35 @@ async fn find_duplicate(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResu
         .transpose()
 }
 
-/// The new analysis as stored; `None` when an analysis of the same inputs exists.
-async fn insert_analysis(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<Option<Analysis>> {
-    let created_at = ts(new.created_at);
+/// The analysis with its lines, files and outbox job, in one statement: the writes after the
+/// analysis hang off its insert, so when an analysis of the same inputs exists (the insert does
+/// nothing and answers `None`) none of them happens.
+async fn insert_submission(
+    conn: &mut PgConnection,
+    new: &NewAnalysis,
+    job: &OutboxMessage,
+) -> StoreResult<Option<Analysis>> {
+    let (chunk, chunk_lines): (Vec<i64>, Vec<String>) = line_chunks::encode(&new.lines)?.into_iter().unzip();
+    let file_path: Vec<&str> = new.files.iter().map(|f| f.path.as_str()).collect();
+    let file_content: Vec<&str> = new.files.iter().map(|f| f.content.as_str()).collect();
     let sql = format!(
-        "INSERT INTO analyses (id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, report_mode, \
-         metadata, inputs_sha256, lines_total, findings_total, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, 0, $13, $13) \
-         ON CONFLICT ON CONSTRAINT analyses_dedup DO NOTHING RETURNING {ANALYSIS_COLUMNS}"
+        "WITH a AS ( \
+             INSERT INTO analyses (id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, report_mode, \
+             metadata, inputs_sha256, lines_total, findings_total, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, 0, $13, $13) \
+             ON CONFLICT ON CONSTRAINT analyses_dedup DO NOTHING RETURNING * \
+         ), lines AS ( \
+             INSERT INTO analysis_line_chunks (analysis_id, chunk, lines) \
+             SELECT a.id, u.chunk, u.lines FROM a, UNNEST($14::bigint[], $15::text[]) AS u (chunk, lines) \
+         ), files AS ( \
+             INSERT INTO analysis_files (analysis_id, seq, path, content) \
+             SELECT a.id, u.seq - 1, u.path, u.content \
+             FROM a, UNNEST($16::text[], $17::text[]) WITH ORDINALITY AS u (path, content, seq) \
+         ), job AS ( \
+             INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+             SELECT $18, $19, $20, 0, now(), now() FROM a ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING \
+         ) \
+         SELECT {ANALYSIS_COLUMNS} FROM a"
     );
     sqlx::query_as::<_, AnalysisRow>(&sql)
         .bind(new.id.as_str())
@@ -223,45 +241,18 @@ async fn insert_analysis(conn: &mut PgConnection, new: &NewAnalysis) -> StoreRes
         .bind(to_json(&new.metadata)?)
         .bind(&new.inputs_sha256)
         .bind(to_i64("lines_total", new.lines.len() as u64)?)
-        .bind(created_at)
+        .bind(ts(new.created_at))
+        .bind(chunk)
+        .bind(chunk_lines)
+        .bind(file_path)
+        .bind(file_content)
+        .bind(&job.topic)
+        .bind(&job.key)
+        .bind(job.payload.as_slice())
         .fetch_optional(conn)
         .await?
         .map(Analysis::try_from)
         .transpose()
-}
-
-/// The lines as chunks (see `line_chunks`), all in one statement.
-async fn insert_lines(conn: &mut PgConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
-    let (chunk, text): (Vec<i64>, Vec<String>) = line_chunks::encode(lines)?.into_iter().unzip();
-    sqlx::query(
-        "INSERT INTO analysis_line_chunks (analysis_id, chunk, lines) \
-         SELECT $1, u.chunk, u.lines FROM UNNEST($2::bigint[], $3::text[]) AS u (chunk, lines)",
-    )
-    .bind(id.as_str())
-    .bind(chunk)
-    .bind(text)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_files(conn: &mut PgConnection, new: &NewAnalysis) -> StoreResult<()> {
-    for (chunk_no, chunk) in new.files.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let seq: Vec<i64> = (0..chunk.len()).map(|i| (chunk_no * ROWS_PER_STATEMENT + i) as i64).collect();
-        let path: Vec<&str> = chunk.iter().map(|f| f.path.as_str()).collect();
-        let content: Vec<&str> = chunk.iter().map(|f| f.content.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO analysis_files (analysis_id, seq, path, content) \
-             SELECT $1, u.seq, u.path, u.content FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS u (seq, path, content)",
-        )
-        .bind(new.id.as_str())
-        .bind(seq)
-        .bind(path)
-        .bind(content)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
 }
 
 /// The job's outbox row, due now (by the database clock, which every lease is measured with). A
