@@ -29,7 +29,7 @@ cleanup() {
   wait 2>/dev/null || true
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   rabbitmqctl -q list_queues name 2>/dev/null | grep "^$prefix" | while read -r q; do
-    rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1 || true
+    rabbitmqctl -q delete_queue "$q" </dev/null >/dev/null 2>&1 || true  # it reads stdin: keep it off the list
   done
   rm -rf "$data_dir"
 }
