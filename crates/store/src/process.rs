@@ -1,5 +1,6 @@
 //! Process plumbing shared by the three binaries (`provenance`, `provenance-api`,
-//! `provenance-worker`): log setup, the Prometheus recorder, and the shutdown signal.
+//! `provenance-worker`): log setup, the Prometheus recorder, the shutdown signal, and the
+//! one-shot `migrate` and `healthcheck` commands of the service binaries.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -95,6 +96,78 @@ where
         Err(e) => {
             eprintln!("{name}: {e:#}");
             std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// A container health check: `GET /health/ready` on this process' own health address (an
+/// unspecified address such as `0.0.0.0` is probed on loopback), answered `200` within `timeout`.
+/// Plain blocking HTTP/1.1, so the check needs no shell or `curl` in the image.
+pub fn probe_ready(addr: std::net::SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("{addr}: {e}"))?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).map_err(|e| format!("{addr}: {e}"))?;
+    let status_line = String::from_utf8_lossy(&head[..n]);
+    let status = status_line.split_whitespace().nth(1).unwrap_or("no status");
+    if status == "200" { Ok(()) } else { Err(format!("{addr}/health/ready answered {status}")) }
+}
+
+/// `<binary> migrate`: apply pending migrations and exit.
+pub async fn migrate_only(name: &str, settings: Result<Settings, Box<figment::Error>>) -> std::process::ExitCode {
+    let settings = match settings {
+        Ok(s) => Settings { migrate: true, ..s },
+        Err(e) => {
+            eprintln!("{name}: invalid configuration: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match settings.open_store().await {
+        Ok(_) => {
+            eprintln!("{name}: the database schema is up to date");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `<binary> healthcheck`: [`probe_ready`] on the address `addr` picks from the settings.
+pub fn healthcheck(
+    name: &str,
+    settings: Result<Settings, Box<figment::Error>>,
+    addr: impl FnOnce(&Settings) -> std::net::SocketAddr,
+) -> std::process::ExitCode {
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: invalid configuration: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match probe_ready(addr(&settings), std::time::Duration::from_secs(3)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: not ready: {e}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
