@@ -7,6 +7,9 @@
 //! checks — the largest share of database time per decision in the round-trip benchmark. A line's
 //! sequence number (its position in the submission, from 0) is `chunk * LINES_PER_CHUNK + index`,
 //! so paging by sequence number reads only the chunks a page touches.
+//!
+//! The JSON is `ChangedLine`'s serde form, as with the other stored documents (decisions,
+//! bundles): a change to that form which stored rows can no longer read needs a migration.
 
 use provenance_core::ChangedLine;
 
