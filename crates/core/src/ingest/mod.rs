@@ -4,6 +4,7 @@
 //! every problem names the JSON pointer of the field.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
@@ -59,7 +60,7 @@ pub fn parse_submission(
     }
     let inputs_sha256 = canonical_sha256(&value)
         .map_err(|e| IngestError::Malformed(FieldError::new("", format!("not canonicalisable: {e}"))))?;
-    let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(&value)
+    let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(value)
         .map_err(|e| IngestError::Malformed(FieldError::new(path_to_pointer(e.path()), e.inner().to_string())))?;
     validate(request, limits, tenant, now, inputs_sha256)
 }
@@ -71,7 +72,7 @@ fn first_nul(value: &serde_json::Value, at: &mut String) -> Option<String> {
         serde_json::Value::String(s) if s.contains('\0') => Some(at.clone()),
         serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
             let len = at.len();
-            at.push_str(&format!("/{i}"));
+            let _ = write!(at, "/{i}"); // writing to a String cannot fail
             let found = first_nul(v, at);
             at.truncate(len);
             found
