@@ -63,6 +63,14 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The settings, or exit code 2 after saying what is wrong with them.
+fn valid(name: &str, settings: Result<Settings, Box<figment::Error>>) -> Result<Settings, std::process::ExitCode> {
+    settings.map_err(|e| {
+        eprintln!("{name}: invalid configuration: {e}");
+        std::process::ExitCode::from(2)
+    })
+}
+
 /// The `main` of a service binary: report a bad configuration (exit 2), set up logs, run
 /// `service` until SIGTERM/SIGINT cancels the token it is given, and map its result to an exit
 /// code (errors are printed with their causes; exit 1).
@@ -76,12 +84,9 @@ where
     Fut: std::future::Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
-    let settings = match settings {
+    let settings = match valid(name, settings) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{name}: invalid configuration: {e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     init_logging(settings.log_format);
     let shutdown = tokio_util::sync::CancellationToken::new();
@@ -131,12 +136,9 @@ pub fn probe_ready(addr: std::net::SocketAddr, timeout: std::time::Duration) -> 
 
 /// `<binary> migrate`: apply pending migrations and exit.
 pub async fn migrate_only(name: &str, settings: Result<Settings, Box<figment::Error>>) -> std::process::ExitCode {
-    let settings = match settings {
+    let settings = match valid(name, settings) {
         Ok(s) => Settings { migrate: true, ..s },
-        Err(e) => {
-            eprintln!("{name}: invalid configuration: {e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match settings.open_store().await {
         Ok(_) => {
@@ -156,12 +158,9 @@ pub fn healthcheck(
     settings: Result<Settings, Box<figment::Error>>,
     addr: impl FnOnce(&Settings) -> std::net::SocketAddr,
 ) -> std::process::ExitCode {
-    let settings = match settings {
+    let settings = match valid(name, settings) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{name}: invalid configuration: {e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match probe_ready(addr(&settings), std::time::Duration::from_secs(3)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
