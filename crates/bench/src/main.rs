@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::json;
 
 #[derive(Debug, Parser)]
 #[command(name = "provenance-bench")]
@@ -58,28 +59,57 @@ struct RoundtripArgs {
 }
 
 /// A pull request of `files` Python files, with an SQL injection, a shell=True call and an
-/// agent attribution among ordinary lines; `seed` makes the head sha unique.
-fn pull_request(seed: u64, files: usize, lines_per_file: usize) -> Value {
-    let mut lines = Vec::with_capacity(files * lines_per_file);
-    for f in 0..files {
-        for n in 1..=lines_per_file {
-            let content = match n % 20 {
-                7 => format!("query = f\"SELECT * FROM orders WHERE id = {{order_id_{n}}}\""),
-                13 => "subprocess.run(cmd, shell=True)".to_string(),
-                _ => format!("value_{n} = compute(item_{n}, factor={f})  # step {n}"),
-            };
-            lines.push(json!({
-                "file_path": format!("service/pkg_{f}/module_{f}.py"), "line_number": n * 3,
-                "change_type": if n % 4 == 0 { "modified" } else { "added" }, "content": content,
-                "language": "python", "attribution": {"agent_id": "claude-code", "model_id": "anthropic/claude-opus-4-5"}
-            }));
+/// agent attribution among ordinary lines. The body is rendered once; each submission appends
+/// its own `pr_number` and `head_sha` (unique per `seed`), so the load generator spends its
+/// share of the machine's two cores on requests, not on building JSON.
+struct PullRequestTemplate {
+    /// The body's JSON without its closing brace.
+    open_body: String,
+}
+
+impl PullRequestTemplate {
+    fn new(files: usize, lines_per_file: usize) -> Self {
+        let mut lines = Vec::with_capacity(files * lines_per_file);
+        for f in 0..files {
+            for n in 1..=lines_per_file {
+                let content = match n % 20 {
+                    7 => format!("query = f\"SELECT * FROM orders WHERE id = {{order_id_{n}}}\""),
+                    13 => "subprocess.run(cmd, shell=True)".to_string(),
+                    _ => format!("value_{n} = compute(item_{n}, factor={f})  # step {n}"),
+                };
+                lines.push(json!({
+                    "file_path": format!("service/pkg_{f}/module_{f}.py"), "line_number": n * 3,
+                    "change_type": if n % 4 == 0 { "modified" } else { "added" }, "content": content,
+                    "language": "python", "attribution": {"agent_id": "claude-code", "model_id": "anthropic/claude-opus-4-5"}
+                }));
+            }
         }
+        let body = json!({
+            "repo": "acme/shop", "base_sha": "abc1230000000000000000000000000000000000",
+            "branch": "agent/feature", "provenance_data": {"changed_lines": lines}
+        })
+        .to_string();
+        let open_body = body.strip_suffix('}').expect("a JSON object ends with }").to_string();
+        Self { open_body }
     }
-    json!({
-        "repo": "acme/shop", "pr_number": seed % 100_000 + 1, "base_sha": "abc1230000000000000000000000000000000000",
-        "head_sha": format!("{:040x}", seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) as u128 + 1),
-        "branch": "agent/feature", "provenance_data": {"changed_lines": lines}
-    })
+
+    /// The body of one submission.
+    fn body(&self, seed: u64) -> String {
+        let head_sha = format!("{:040x}", seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) as u128 + 1);
+        format!("{},\"pr_number\":{},\"head_sha\":\"{head_sha}\"}}", self.open_body, seed % 100_000 + 1)
+    }
+}
+
+/// The part of the submit response the load generator reads.
+#[derive(Deserialize)]
+struct Accepted {
+    analysis_id: String,
+}
+
+/// The part of an analysis the load generator reads.
+#[derive(Deserialize)]
+struct Status {
+    status: String,
 }
 
 #[derive(Default)]
@@ -91,6 +121,7 @@ struct Samples {
 
 async fn client(
     args: Arc<RoundtripArgs>,
+    template: Arc<PullRequestTemplate>,
     http: reqwest::Client,
     seq: Arc<AtomicU64>,
     warm_until: Instant,
@@ -98,14 +129,21 @@ async fn client(
 ) -> Samples {
     let mut s = Samples::default();
     let salt = std::process::id() as u64 * 1_000_000_007;
+    let submit_url = format!("{}/v1/analysis", args.api_url);
     while Instant::now() < stop_at {
-        let body = pull_request(salt + seq.fetch_add(1, Ordering::Relaxed), args.files, args.lines_per_file);
+        let body = template.body(salt + seq.fetch_add(1, Ordering::Relaxed));
         let started = Instant::now();
-        let r = http.post(format!("{}/v1/analysis", args.api_url)).bearer_auth(&args.api_key).json(&body).send().await;
+        let r = http
+            .post(&submit_url)
+            .bearer_auth(&args.api_key)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
         let submit = started.elapsed();
         let id = match r {
-            Ok(r) if r.status() == 202 => match r.json::<Value>().await {
-                Ok(v) => v["analysis_id"].as_str().unwrap_or_default().to_string(),
+            Ok(r) if r.status() == 202 => match r.json::<Accepted>().await {
+                Ok(a) => a.analysis_id,
                 Err(_) => {
                     s.errors += 1;
                     continue;
@@ -128,10 +166,10 @@ async fn client(
             }
             let r = http.get(&url).bearer_auth(&args.api_key).send().await;
             let Ok(r) = r else { continue };
-            let Ok(v) = r.json::<Value>().await else { continue };
-            match v["status"].as_str() {
-                Some("completed") => break Some(started.elapsed()),
-                Some("failed") => break None,
+            let Ok(v) = r.json::<Status>().await else { continue };
+            match v.status.as_str() {
+                "completed" => break Some(started.elapsed()),
+                "failed" => break None,
                 _ if started.elapsed() > Duration::from_secs(60) => break None,
                 _ => {}
             }
@@ -180,11 +218,21 @@ async fn roundtrip(args: RoundtripArgs) -> anyhow::Result<()> {
         bail!("the API is not ready: {}", ready.text().await.unwrap_or_default());
     }
     let seq = Arc::new(AtomicU64::new(0));
+    let template = Arc::new(PullRequestTemplate::new(args.files, args.lines_per_file));
     let begin = Instant::now();
     let warm_until = begin + Duration::from_secs(args.warmup_seconds);
     let stop_at = warm_until + Duration::from_secs(args.duration_seconds);
     let tasks: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(client(Arc::clone(&args), http.clone(), Arc::clone(&seq), warm_until, stop_at)))
+        .map(|_| {
+            tokio::spawn(client(
+                Arc::clone(&args),
+                Arc::clone(&template),
+                http.clone(),
+                Arc::clone(&seq),
+                warm_until,
+                stop_at,
+            ))
+        })
         .collect();
     let mut all = Samples::default();
     for t in tasks {
@@ -224,5 +272,22 @@ async fn roundtrip(args: RoundtripArgs) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Roundtrip(args) => roundtrip(args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_body_is_a_pull_request_of_its_own() {
+        let template = PullRequestTemplate::new(10, 20);
+        let a: serde_json::Value = serde_json::from_str(&template.body(1)).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&template.body(2)).unwrap();
+        assert_eq!(a["provenance_data"]["changed_lines"].as_array().unwrap().len(), 200);
+        assert_eq!(a["repo"], "acme/shop");
+        assert_eq!(a["head_sha"].as_str().unwrap().len(), 40);
+        assert_ne!(a["head_sha"], b["head_sha"]);
+        assert_ne!(a["pr_number"], b["pr_number"]);
     }
 }

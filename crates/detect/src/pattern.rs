@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use provenance_core::analysis::{FileContent, ReportMode};
@@ -11,7 +11,11 @@ use provenance_core::language::{infer_language, normalise_language};
 use provenance_core::line::ChangedLine;
 use provenance_core::names::RepoPath;
 
-use crate::rulepack::{PatternRule, RuleMatch, RulePackError, check_unique, load_rule_pack, rule_pack_digest};
+use regex::{RegexSet, RegexSetBuilder};
+
+use crate::rulepack::{
+    ANY_LANGUAGE, PatternRule, RuleMatch, RulePackError, check_unique, load_rule_pack, rule_pack_digest,
+};
 use crate::{Capabilities, DetectInput, Detector, DetectorOutput};
 
 /// The bundled rule files, `(file name, YAML)`, as compiled into the binary.
@@ -46,7 +50,115 @@ pub const REDACTION_MARK: &str = "****";
 pub struct PatternDetector {
     capabilities: Capabilities,
     rules: Vec<PatternRule>,
+    /// The rules that apply to each language named by some rule, with their prefilter.
+    by_language: HashMap<String, Arc<RuleGroup>>,
+    /// The rules for a line of any other (or no) language: the `any` rules.
+    other_languages: Arc<RuleGroup>,
 }
+
+/// The rules that apply to one language, and one `RegexSet` of all their patterns: a single
+/// pass over a line says which rules can match it, so only those run their own regexes (which
+/// find positions, capture secrets and check `not_patterns`). Most lines match no rule and cost
+/// one pass instead of one per pattern.
+#[derive(Debug, Clone)]
+struct RuleGroup {
+    /// Indexes into `PatternDetector::rules`.
+    rules: Vec<usize>,
+    prefilter: RegexSet,
+    /// For each pattern of `prefilter`, the position in `rules` of the rule it belongs to.
+    rule_of_pattern: Vec<usize>,
+}
+
+impl RuleGroup {
+    fn new(all: &[PatternRule], rules: Vec<usize>) -> Result<Self, RulePackError> {
+        let mut sources = Vec::new();
+        let mut rule_of_pattern = Vec::new();
+        for (position, &index) in rules.iter().enumerate() {
+            for source in all[index].pattern_sources() {
+                sources.push(loosened(source)?);
+                rule_of_pattern.push(position);
+            }
+        }
+        let prefilter = RegexSetBuilder::new(sources)
+            .size_limit(PREFILTER_SIZE_LIMIT)
+            .dfa_size_limit(PREFILTER_CACHE_LIMIT)
+            .build()
+            .map_err(|e| RulePackError::Prefilter(e.to_string()))?;
+        Ok(Self { rules, prefilter, rule_of_pattern })
+    }
+
+    /// The rules (indexes into `PatternDetector::rules`) with a pattern that matches `text`.
+    fn candidates(&self, text: &str, out: &mut Vec<usize>) {
+        out.clear();
+        if self.rules.is_empty() {
+            return;
+        }
+        for pattern in self.prefilter.matches(text).iter() {
+            let rule = self.rules[self.rule_of_pattern[pattern]];
+            if out.last() != Some(&rule) {
+                out.push(rule);
+            }
+        }
+        out.dedup();
+    }
+}
+
+/// A pattern that matches wherever `source` does, and possibly more: its Unicode word-boundary
+/// assertions (`\b`, `\B`, `\<`, `\>`) dropped, and every class that admits some non-ASCII
+/// character widened to admit them all. The prefilter only has to pick candidate rules. Without
+/// word boundaries a whole set of patterns runs as one lazy DFA over any line (with them the DFA
+/// gives up on every line with a non-ASCII character and the set falls back to a far slower
+/// engine); without the many ranges of classes such as `\w` the set compiles in a fraction of
+/// the time and memory.
+fn loosened(source: &str) -> Result<String, RulePackError> {
+    use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
+
+    fn strip(hir: Hir) -> Hir {
+        match hir.into_kind() {
+            HirKind::Look(
+                Look::WordUnicode
+                | Look::WordUnicodeNegate
+                | Look::WordStartUnicode
+                | Look::WordEndUnicode
+                | Look::WordStartHalfUnicode
+                | Look::WordEndHalfUnicode,
+            ) => Hir::empty(),
+            HirKind::Look(look) => Hir::look(look),
+            HirKind::Empty => Hir::empty(),
+            HirKind::Literal(literal) => Hir::literal(literal.0),
+            HirKind::Class(Class::Unicode(class)) if class.ranges().last().is_some_and(|r| !r.end().is_ascii()) => {
+                let mut wider = class;
+                wider.union(&ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]));
+                Hir::class(Class::Unicode(wider))
+            }
+            HirKind::Class(class) => Hir::class(class),
+            HirKind::Repetition(mut repetition) => {
+                repetition.sub = Box::new(strip(*repetition.sub));
+                Hir::repetition(repetition)
+            }
+            HirKind::Capture(mut capture) => {
+                capture.sub = Box::new(strip(*capture.sub));
+                Hir::capture(capture)
+            }
+            HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(strip).collect()),
+            HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(strip).collect()),
+        }
+    }
+
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(source)
+        .map_err(|e| RulePackError::Prefilter(format!("{source:?}: {e}")))?;
+    Ok(strip(hir).to_string())
+}
+
+/// Size limit of one language's compiled prefilter.
+const PREFILTER_SIZE_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Cache of one language's prefilter (per thread that scans). With the `regex` crate's default
+/// (2 MiB) the lazy DFA of a whole rule pack keeps clearing its cache and falls back to a
+/// slower engine: 6.9 ms instead of 0.09 ms for a 200-line pull request.
+const PREFILTER_CACHE_LIMIT: usize = 8 * 1024 * 1024;
 
 impl PatternDetector {
     pub const NAME: &'static str = "provenance-pattern";
@@ -64,7 +176,18 @@ impl PatternDetector {
             rules: rules.iter().map(PatternRule::info).collect(),
             rulepack_sha256: rule_pack_digest(&rules)?,
         };
-        Ok(Self { capabilities, rules })
+        let languages: BTreeSet<&str> =
+            rules.iter().flat_map(|r| r.spec().languages.iter().map(String::as_str)).collect();
+        let group = |language: Option<&str>| {
+            let applicable = (0..rules.len()).filter(|&i| rules[i].applies_to(language)).collect();
+            RuleGroup::new(&rules, applicable).map(Arc::new)
+        };
+        let mut by_language = HashMap::new();
+        for language in languages.into_iter().filter(|l| *l != ANY_LANGUAGE) {
+            by_language.insert(language.to_string(), group(Some(language))?);
+        }
+        let other_languages = group(None)?;
+        Ok(Self { capabilities, rules, by_language, other_languages })
     }
 
     /// The detector with the bundled rule pack. The pack is parsed and compiled once per process.
@@ -77,22 +200,30 @@ impl PatternDetector {
         &self.rules
     }
 
-    fn applicable(&self, language: Option<&str>) -> Vec<&PatternRule> {
-        self.rules.iter().filter(|r| r.applies_to(language)).collect()
+    /// The rules that apply to a line of this (normalised) language.
+    fn group(&self, language: Option<&str>) -> &RuleGroup {
+        language.and_then(|l| self.by_language.get(l)).unwrap_or(&self.other_languages)
     }
 
-    /// Match every rule against one line and append the detections.
+    /// Match the rules of `group` against one line and append the detections. `candidates` is
+    /// scratch space, kept by the caller so a scan allocates it once.
     fn scan_line(
         &self,
-        rules: &[&PatternRule],
-        path: &RepoPath,
-        line_number: u32,
+        group: &RuleGroup,
+        candidates: &mut Vec<usize>,
+        at: (&RepoPath, u32),
         text: &str,
         out: &mut Vec<Detection>,
     ) {
+        let (path, line_number) = at;
+        group.candidates(text, candidates);
+        if candidates.is_empty() {
+            return;
+        }
         let mut hits: Vec<(&PatternRule, RuleMatch)> = Vec::new();
         let mut secrets: Vec<Range<usize>> = Vec::new();
-        for rule in rules {
+        for &index in candidates.iter() {
+            let rule = &self.rules[index];
             let matches = rule.find_all(text);
             secrets.extend(matches.iter().filter_map(|m| m.secret.clone()));
             if let Some(first) = matches.into_iter().next() {
@@ -143,7 +274,7 @@ impl Detector for PatternDetector {
         for l in input.lines {
             by_path.entry(&l.file_path).or_default().push(l);
         }
-        let mut rules_by_language: HashMap<Option<String>, Vec<&PatternRule>> = HashMap::new();
+        let mut candidates = Vec::new();
 
         for (path, lines) in by_path {
             if Instant::now() >= deadline {
@@ -152,8 +283,8 @@ impl Detector for PatternDetector {
             if let Some(file) = files.get(path) {
                 // The whole file at head: scan the lines the report mode keeps.
                 let language = lines.iter().find_map(|l| declared_language(l)).or_else(|| inferred_language(path));
-                let rules = self.applicable(language.as_deref());
-                if rules.is_empty() {
+                let group = self.group(language.as_deref());
+                if group.rules.is_empty() {
                     continue;
                 }
                 let changed: BTreeSet<u32> =
@@ -174,7 +305,7 @@ impl Detector for PatternDetector {
                     if Instant::now() >= deadline {
                         return incomplete(detections);
                     }
-                    self.scan_line(&rules, path, line_number, text, &mut detections);
+                    self.scan_line(group, &mut candidates, (path, line_number), text, &mut detections);
                 }
             } else {
                 // No file content: scan the submitted content of lines that exist at head.
@@ -184,8 +315,8 @@ impl Detector for PatternDetector {
                     }
                     let Some(content) = line.content.as_deref() else { continue };
                     let language = declared_language(line).or_else(|| inferred_language(path));
-                    let rules = rules_by_language.entry(language).or_insert_with_key(|l| self.applicable(l.as_deref()));
-                    if rules.is_empty() {
+                    let group = self.group(language.as_deref());
+                    if group.rules.is_empty() {
                         continue;
                     }
                     for (offset, text) in content.lines().enumerate() {
@@ -193,7 +324,7 @@ impl Detector for PatternDetector {
                             return incomplete(detections);
                         }
                         let line_number = line.line_number.saturating_add(u32::try_from(offset).unwrap_or(u32::MAX));
-                        self.scan_line(rules, path, line_number, text, &mut detections);
+                        self.scan_line(group, &mut candidates, (path, line_number), text, &mut detections);
                     }
                 }
             }

@@ -33,6 +33,9 @@ pub enum RulePackError {
     DuplicateId { file: String, rule_id: String, first_file: String },
     #[error("rule pack digest: {0}")]
     Digest(String),
+    /// The combined regex of a language's rules (the prefilter) exceeds its size limit.
+    #[error("rule pack prefilter: {0}")]
+    Prefilter(String),
 }
 
 impl RulePackError {
@@ -40,7 +43,7 @@ impl RulePackError {
     pub fn rule_id(&self) -> Option<&str> {
         match self {
             Self::Rule { rule_id, .. } | Self::DuplicateId { rule_id, .. } => Some(rule_id),
-            Self::File { .. } | Self::Digest(_) => None,
+            Self::File { .. } | Self::Digest(_) | Self::Prefilter(_) => None,
         }
     }
 
@@ -48,7 +51,7 @@ impl RulePackError {
     pub fn file(&self) -> Option<&str> {
         match self {
             Self::File { file, .. } | Self::Rule { file, .. } | Self::DuplicateId { file, .. } => Some(file),
-            Self::Digest(_) => None,
+            Self::Digest(_) | Self::Prefilter(_) => None,
         }
     }
 }
@@ -184,6 +187,11 @@ impl PatternRule {
     /// every line, including lines of unknown language.
     pub fn applies_to(&self, language: Option<&str>) -> bool {
         self.any_language || language.is_some_and(|l| self.spec.languages.iter().any(|x| x == l))
+    }
+
+    /// The rule's positive regexes, as written (after `{{var}}` expansion).
+    pub(crate) fn pattern_sources(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().map(Regex::as_str)
     }
 
     /// Whether the rule reports this line (regexes, `not_patterns` and the entropy check; the

@@ -83,3 +83,36 @@ fn the_bundled_pack_covers_the_required_languages_and_categories() {
         assert!(rules.iter().any(|r| r.spec().category == category), "no rule in {category}");
     }
 }
+
+/// The detector runs only the rules its one-pass prefilter picks for a line; that must report
+/// exactly what running every applicable rule on the line reports.
+#[test]
+fn the_prefilter_reports_exactly_the_rules_that_match_each_example_line() {
+    let detector = PatternDetector::bundled().unwrap();
+    let mut languages: Vec<&str> =
+        detector.rules().iter().flat_map(|r| r.spec().languages.iter().map(String::as_str)).collect();
+    languages.sort_unstable();
+    languages.dedup();
+    let examples: Vec<&str> = detector
+        .rules()
+        .iter()
+        .flat_map(|r| r.spec().examples.positive.iter().chain(&r.spec().examples.negative))
+        .map(String::as_str)
+        .collect();
+    for language in languages {
+        let lang = (language != ANY_LANGUAGE).then_some(language);
+        for example in &examples {
+            let mut expected: Vec<String> = detector
+                .rules()
+                .iter()
+                .filter(|r| r.applies_to(lang) && r.matches_line(example))
+                .map(|r| r.id().to_string())
+                .collect();
+            expected.sort();
+            let mut got = rule_ids_on_line_one(&detector, language, example);
+            got.sort();
+            got.dedup();
+            assert_eq!(got, expected, "{language}: {example:?}");
+        }
+    }
+}

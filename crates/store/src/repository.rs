@@ -102,6 +102,21 @@ pub trait AnalysisRepository {
 
     async fn get_decision(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<Decision>>;
 
+    /// The analysis and, once it is completed, its decision, as one snapshot. The default makes
+    /// the two calls; a store may read both in one round trip.
+    async fn get_analysis_with_decision(
+        &self,
+        tenant: &TenantId,
+        id: &AnalysisId,
+    ) -> StoreResult<Option<(Analysis, Option<Decision>)>> {
+        let Some(analysis) = self.get_analysis(tenant, id).await? else { return Ok(None) };
+        let decision = match analysis.status {
+            AnalysisStatus::Completed => self.get_decision(tenant, id).await?,
+            _ => None,
+        };
+        Ok(Some((analysis, decision)))
+    }
+
     /// The DSSE envelope (JSON) over the decision statement.
     async fn get_bundle(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<serde_json::Value>>;
 

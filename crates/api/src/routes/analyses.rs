@@ -248,8 +248,10 @@ pub async fn get(
     };
     // Subscribe before reading, so a completion between the read and the wait is not missed.
     let mut settled = wait.map(|_| state.store.settled_analyses());
-    let mut analysis =
-        state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+    let read = || async {
+        state.store.get_analysis_with_decision(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))
+    };
+    let (mut analysis, mut decision) = read().await?;
     if let (Some(wait), Some(settled)) = (wait, settled.as_mut())
         && !analysis.status.is_terminal()
     {
@@ -261,11 +263,10 @@ pub async fn get(
                 _ => break,
             }
         }
-        analysis = state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+        (analysis, decision) = read().await?;
     }
-    let completed = analysis.status == AnalysisStatus::Completed;
     let mut view = AnalysisView::from_analysis(analysis);
-    if completed && let Some(d) = state.store.get_decision(&principal.tenant_id, &id).await? {
+    if let Some(d) = decision {
         view.risk_summary = Some(d.risk_summary);
         view.decision = Some(DecisionSummary {
             outcome: d.outcome,

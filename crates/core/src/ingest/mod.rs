@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::analysis::{FileContent, NewAnalysis, ReportMode};
 use crate::attribution::{Attribution, Contributor};
 use crate::diff;
-use crate::digest::canonical_sha256;
+use crate::digest::canonical_value_sha256;
 use crate::id::{AnalysisId, TenantId};
 use crate::language::{infer_language, normalise_language};
 use crate::line::{ChangeType, ChangedLine, DeclaredAttribution};
@@ -58,7 +58,7 @@ pub fn parse_submission(
     if let Some(pointer) = first_nul(&value, &mut String::new()) {
         return Err(IngestError::Invalid(ValidationErrors::single(pointer, "must not contain NUL characters")));
     }
-    let inputs_sha256 = canonical_sha256(&value)
+    let inputs_sha256 = canonical_value_sha256(&value)
         .map_err(|e| IngestError::Malformed(FieldError::new("", format!("not canonicalisable: {e}"))))?;
     let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(value)
         .map_err(|e| IngestError::Malformed(FieldError::new(path_to_pointer(e.path()), e.inner().to_string())))?;

@@ -109,6 +109,30 @@ impl AnalysisRepository for PostgresStore {
         text.map(|t| from_json("decision", &t)).transpose()
     }
 
+    /// One statement: the decision row is joined in, so the pair is one snapshot.
+    async fn get_analysis_with_decision(
+        &self,
+        tenant: &TenantId,
+        id: &AnalysisId,
+    ) -> StoreResult<Option<(Analysis, Option<Decision>)>> {
+        let sql = format!(
+            "SELECT {ANALYSIS_COLUMNS}, \
+                 (SELECT d.decision::text FROM decisions d WHERE d.analysis_id = a.id AND a.status = 'completed') \
+                 AS decision \
+             FROM analyses a WHERE a.id = $1 AND a.tenant_id = $2"
+        );
+        let Some(row) = sqlx::query_as::<_, AnalysisDecisionRow>(&sql)
+            .bind(id.as_str())
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let decision = row.decision.map(|t| from_json("decision", &t)).transpose()?;
+        Ok(Some((Analysis::try_from(row.analysis)?, decision)))
+    }
+
     async fn get_bundle(&self, tenant: &TenantId, id: &AnalysisId) -> StoreResult<Option<serde_json::Value>> {
         let text = self.tenant_document("SELECT d.envelope::text FROM bundles d", tenant, id).await?;
         text.map(|t| from_json("bundle", &t)).transpose()
@@ -130,6 +154,13 @@ impl AnalysisRepository for PostgresStore {
                 .await?;
         rows.into_iter().map(|(s, n)| Ok((status_from(&s)?, to_u64("count", n)?))).collect()
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct AnalysisDecisionRow {
+    #[sqlx(flatten)]
+    analysis: AnalysisRow,
+    decision: Option<String>,
 }
 
 impl PostgresStore {

@@ -14,7 +14,26 @@ both_backends!(
     a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards,
     completing_or_failing_an_unknown_analysis_is_not_found,
     starting_a_job_runs_it_with_its_input_unless_it_is_settled_or_missing,
+    an_analysis_reads_with_its_decision_once_completed_and_only_for_its_tenant,
 );
+
+async fn an_analysis_reads_with_its_decision_once_completed_and_only_for_its_tenant(s: TestStore) {
+    let t = tenant(&s).await;
+    let new = new_analysis(&t, 7, "def456", 3);
+    let queued = submitted(&s, &new).await;
+    assert_eq!(s.get_analysis_with_decision(&t, &new.id).await.unwrap(), Some((queued, None)));
+
+    let input = s.load_job_input(&new.id).await.unwrap().unwrap();
+    let result = result_for(&input, Utc::now());
+    s.complete_analysis(&result).await.unwrap();
+    let (analysis, decision) = s.get_analysis_with_decision(&t, &new.id).await.unwrap().unwrap();
+    assert_eq!(Some(&analysis), s.get_analysis(&t, &new.id).await.unwrap().as_ref());
+    assert_eq!(analysis.status, AnalysisStatus::Completed);
+    assert_eq!(decision, Some(result.decision));
+
+    assert_eq!(s.get_analysis_with_decision(&tenant(&s).await, &new.id).await.unwrap(), None);
+    assert_eq!(s.get_analysis_with_decision(&t, &AnalysisId::generate()).await.unwrap(), None);
+}
 
 async fn the_job_input_holds_the_analysis_with_its_lines_and_files_in_order(s: TestStore) {
     let t = tenant(&s).await;
