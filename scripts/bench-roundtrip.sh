@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/provenance-target}"
 DURATION="${DURATION:-20}"
 CONCURRENCY="${CONCURRENCY:-1 8}"
+# Runs per concurrency: on a shared host one run can be off by a fifth either way; report the median.
+REPEAT="${REPEAT:-1}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 # The services reach PostgreSQL over loopback here, where TLS protects nothing and costs CPU on
 # both ends; set PG_OPTIONS=sslmode=prefer (sqlx's default) to measure with it.
@@ -58,8 +60,10 @@ for _ in $(seq 100); do
 done
 
 echo "# $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); api pid $api, worker pid $worker" >&2
+for round in $(seq "$REPEAT"); do
 for c in $CONCURRENCY; do
   "$bin/provenance-bench" roundtrip --api-url http://127.0.0.1:18080 --concurrency "$c" \
     --duration-seconds "$DURATION" --files 10 --lines-per-file 20 --poll-ms "${POLL_MS:-5}" \
-    --pid "api=$api" --pid "worker=$worker" --label "distributed c=$c"
+    --pid "api=$api" --pid "worker=$worker" --label "distributed c=$c run $round"
+done
 done

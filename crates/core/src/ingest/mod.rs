@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::analysis::{FileContent, NewAnalysis, ReportMode};
-use crate::attribution::{Attribution, Contributor};
+use crate::attribution::{Attribution, Contributor, resolve_attribution};
 use crate::diff;
 use crate::digest::canonical_value_sha256;
 use crate::id::{AnalysisId, TenantId};
@@ -316,7 +316,7 @@ fn build_line(file_path: RepoPath, wire: &WireChangedLine) -> Option<ChangedLine
         Some(l) if !l.trim().is_empty() => Some(normalise_language(l)),
         _ => infer_language(&file_path).map(str::to_string),
     };
-    Some(ChangedLine {
+    let mut line = ChangedLine {
         file_path,
         line_number,
         change_type,
@@ -327,7 +327,11 @@ fn build_line(file_path: RepoPath, wire: &WireChangedLine) -> Option<ChangedLine
         content_sha256: wire.content_sha256.as_ref().map(|h| h.to_ascii_lowercase()),
         attestation_signature: wire.attestation_signature.clone(),
         attribution: Attribution::unknown(),
-    })
+    };
+    // What the line itself declares shows from the start; the worker resolves it again with
+    // every source it has, and rewrites only lines whose attribution that changes.
+    line.attribution = resolve_attribution(&line);
+    Some(line)
 }
 
 fn validate_files(
@@ -412,6 +416,15 @@ mod tests {
         assert_eq!((l.file_path.as_str(), l.line_number, l.change_type), ("api/orders.py", 128, ChangeType::Added));
         assert_eq!(l.declared.as_ref().unwrap().agent_id.as_ref().unwrap().as_str(), "claude-3-opus");
         assert_eq!(a.inputs_sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_line_carries_its_declared_attribution_from_the_start() {
+        let new = parse(ACCEPTANCE).unwrap();
+        let a = &new.lines[0].attribution;
+        assert_eq!(a.contributor, Contributor::Ai);
+        assert_eq!(a.agent_id.as_ref().map(AgentId::as_str), Some("claude-3-opus"));
+        assert_eq!(a, &resolve_attribution(&new.lines[0]));
     }
 
     #[test]

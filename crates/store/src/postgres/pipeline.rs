@@ -135,7 +135,7 @@ impl PipelineRepository for PostgresStore {
              ), lines AS ( \
                  UPDATE analysis_line_chunks AS c SET lines = u.lines \
                  FROM settled, UNNEST($6::bigint[], $7::text[]) AS u (chunk, lines) \
-                 WHERE c.analysis_id = settled.id AND c.chunk = u.chunk \
+                 WHERE c.analysis_id = settled.id AND c.chunk = u.chunk AND c.lines IS DISTINCT FROM u.lines \
              ), decision AS ( \
                  INSERT INTO decisions (analysis_id, decision_id, outcome, decision, decided_at) \
                  SELECT id, $8, $3, $9, $10 FROM settled \

@@ -214,12 +214,14 @@ async fn status_of(conn: &mut SqliteConnection, id: &AnalysisId) -> StoreResult<
 /// The lines again, now with their resolved attribution, chunk for chunk.
 async fn update_lines(conn: &mut SqliteConnection, id: &AnalysisId, lines: &[ChangedLine]) -> StoreResult<()> {
     for (chunk, text) in line_chunks::encode(lines)? {
-        sqlx::query("UPDATE analysis_line_chunks SET lines = ? WHERE analysis_id = ? AND chunk = ?")
-            .bind(text)
-            .bind(id.as_str())
-            .bind(chunk)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE analysis_line_chunks SET lines = ?1 WHERE analysis_id = ?2 AND chunk = ?3 AND lines IS NOT ?1",
+        )
+        .bind(text)
+        .bind(id.as_str())
+        .bind(chunk)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
