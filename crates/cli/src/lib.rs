@@ -1,10 +1,11 @@
-//! The `provenance` command-line tool: embedded `serve`, `submit`, `verify`, `api-keys`, `keys`
-//! and `config`. `main.rs` only parses arguments and calls into these modules.
+//! The `provenance` command-line tool: embedded `serve`, `submit`, `verify`, `scan`, `api-keys`,
+//! `keys` and `config`. `main.rs` only parses arguments and calls into these modules.
 
 pub mod api_keys;
 pub mod client;
 pub mod embedded;
 pub mod keys;
+pub mod scan;
 pub mod settings;
 pub mod submit;
 pub mod verify;

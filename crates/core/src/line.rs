@@ -74,7 +74,8 @@ pub struct ChangedLine {
     pub content_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation_signature: Option<String>,
-    /// The resolved attribution (`unknown` until the worker resolves it).
+    /// The resolved attribution: what the line declares from submission, then what the worker
+    /// resolves from every source it has.
     pub attribution: Attribution,
 }
 

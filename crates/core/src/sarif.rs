@@ -47,9 +47,9 @@ pub const MAX_LOCATIONS_PER_RESULT: usize = 1_000;
 /// Everything a SARIF log is rendered from.
 #[derive(Debug, Clone, Copy)]
 pub struct SarifInput<'a> {
-    pub repo: &'a RepoName,
-    pub head_sha: &'a CommitSha,
-    pub analysis_id: &'a AnalysisId,
+    /// The analysis the log reports on; `None` for a local scan (`provenance scan`), whose log
+    /// has no version-control provenance.
+    pub subject: Option<SarifSubject<'a>>,
     pub findings: &'a [Finding],
     /// Rule metadata; rules without results are left out of the log.
     pub rules: &'a [RuleInfo],
@@ -60,6 +60,17 @@ pub struct SarifInput<'a> {
     pub start_time: Option<DateTime<Utc>>,
     pub end_time: Option<DateTime<Utc>>,
 }
+
+/// The analysed revision of an analysis' log.
+#[derive(Debug, Clone, Copy)]
+pub struct SarifSubject<'a> {
+    pub repo: &'a RepoName,
+    pub head_sha: &'a CommitSha,
+    pub analysis_id: &'a AnalysisId,
+}
+
+/// The `automationDetails.id` of a local scan's log.
+pub const LOCAL_SCAN_AUTOMATION_ID: &str = "provenance/scan";
 
 /// A SARIF log (`sarifLog`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +86,7 @@ pub struct SarifLog {
 pub struct Run {
     pub tool: Tool,
     pub automation_details: AutomationDetails,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub version_control_provenance: Vec<VersionControlDetails>,
     pub invocations: Vec<Invocation>,
     pub results: Vec<SarifResult>,
@@ -504,11 +516,19 @@ pub fn sarif_log(input: &SarifInput<'_>) -> SarifLog {
                     rules,
                 },
             },
-            automation_details: AutomationDetails { id: format!("provenance/{}", input.analysis_id) },
-            version_control_provenance: vec![VersionControlDetails {
-                repository_uri: format!("https://github.com/{}", input.repo),
-                revision_id: input.head_sha.to_string(),
-            }],
+            automation_details: AutomationDetails {
+                id: input
+                    .subject
+                    .map_or_else(|| LOCAL_SCAN_AUTOMATION_ID.to_string(), |s| format!("provenance/{}", s.analysis_id)),
+            },
+            version_control_provenance: input
+                .subject
+                .map(|s| VersionControlDetails {
+                    repository_uri: format!("https://github.com/{}", s.repo),
+                    revision_id: s.head_sha.to_string(),
+                })
+                .into_iter()
+                .collect(),
             invocations: vec![Invocation {
                 execution_successful: input.execution_successful,
                 start_time_utc: input.start_time.map(rfc3339_z),

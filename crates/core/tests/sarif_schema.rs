@@ -8,7 +8,7 @@ use provenance_core::finding::{Finding, FindingStatus, Location, RuleInfo, Sever
 use provenance_core::id::{AnalysisId, FindingId};
 use provenance_core::names::{AgentId, CommitSha, RepoName, RepoPath};
 use provenance_core::sarif::{
-    MAX_RESULTS_PER_RUN, SarifInput, SarifLog, render_sarif, sarif_bytes, sarif_log, sarif_sha256,
+    MAX_RESULTS_PER_RUN, SarifInput, SarifLog, SarifSubject, render_sarif, sarif_bytes, sarif_log, sarif_sha256,
 };
 use serde_json::{Value, json};
 
@@ -155,9 +155,7 @@ impl Fixture {
 
     fn input<'a>(&'a self, findings: &'a [Finding]) -> SarifInput<'a> {
         SarifInput {
-            repo: &self.repo,
-            head_sha: &self.head,
-            analysis_id: &self.analysis_id,
+            subject: Some(SarifSubject { repo: &self.repo, head_sha: &self.head, analysis_id: &self.analysis_id }),
             findings,
             rules: &self.rules,
             tool_version: "0.1.0",

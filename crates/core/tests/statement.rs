@@ -15,7 +15,7 @@ use provenance_core::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use provenance_core::finding::{Finding, FindingStatus, Location, Severity};
 use provenance_core::id::{AnalysisId, DecisionId, FindingId, TenantId};
 use provenance_core::names::{CommitSha, RepoName, RepoPath};
-use provenance_core::sarif::{SarifInput, sarif_bytes, sarif_log, sarif_sha256};
+use provenance_core::sarif::{SarifInput, SarifSubject, sarif_bytes, sarif_log, sarif_sha256};
 use provenance_core::statement::{
     BundleError, DECISION_PREDICATE_TYPE, STATEMENT_TYPE, build_statement, open_bundle, sign_statement,
 };
@@ -100,9 +100,7 @@ fn signed_bundle() -> (Vec<u8>, Envelope, SigningKey) {
     let d = decision(&a, &f);
     let findings = [f];
     let log = sarif_log(&SarifInput {
-        repo: &a.repo,
-        head_sha: &a.head_sha,
-        analysis_id: &a.id,
+        subject: Some(SarifSubject { repo: &a.repo, head_sha: &a.head_sha, analysis_id: &a.id }),
         findings: &findings,
         rules: &[],
         tool_version: "0.1.0",

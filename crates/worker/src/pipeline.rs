@@ -11,7 +11,7 @@ use provenance_core::attribution::resolve_attribution;
 use provenance_core::decision::{DecisionInput, decide};
 use provenance_core::digest::{canonical_json, sha256_hex};
 use provenance_core::policy::Policy;
-use provenance_core::sarif::{SarifInput, render_sarif};
+use provenance_core::sarif::{SarifInput, SarifSubject, render_sarif};
 use provenance_core::statement::{build_statement, sign_statement};
 use provenance_core::{AnalysisError, AnalysisId, Attribution, ChangedLine, Finding, Outcome, RepoPath};
 use provenance_detect::{DetectInput, DetectorSet};
@@ -129,9 +129,11 @@ impl Pipeline {
         let t = Instant::now();
         let rules = self.detectors.rules();
         let sarif = render_sarif(&SarifInput {
-            repo: &input.analysis.repo,
-            head_sha: &input.analysis.head_sha,
-            analysis_id: id,
+            subject: Some(SarifSubject {
+                repo: &input.analysis.repo,
+                head_sha: &input.analysis.head_sha,
+                analysis_id: id,
+            }),
             findings: &findings,
             rules: &rules,
             tool_version: env!("CARGO_PKG_VERSION"),
