@@ -284,16 +284,9 @@ fn diff_lines(source: &Path) -> anyhow::Result<Vec<ChangedLine>> {
 }
 
 fn report(detectors: &DetectorSet, run: DetectionRun, files_scanned: usize, files_skipped: usize) -> ScanReport {
-    let mut findings: Vec<Finding> =
+    // `DetectorSet::run` gives the detections sorted by place and rule.
+    let findings: Vec<Finding> =
         run.detections.into_iter().map(|d| Finding::from_detection(d, Attribution::unknown())).collect();
-    findings.sort_by(|a, b| {
-        (&a.location.file_path, a.location.start_line, a.location.start_column, &a.rule_id).cmp(&(
-            &b.location.file_path,
-            b.location.start_line,
-            b.location.start_column,
-            &b.rule_id,
-        ))
-    });
     ScanReport {
         findings,
         files_scanned,

@@ -22,9 +22,7 @@ pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde
 /// Lower-case hex sha256 of a value's canonical JSON, hashed as it is written (a submission's
 /// canonical form is as large as its body; there is no need to hold it).
 pub fn canonical_sha256<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
-    let mut hasher = HashWriter(Sha256::new());
-    write_canonical(&mut hasher, &serde_json::to_value(value)?)?;
-    Ok(hex::encode(hasher.0.finalize()))
+    canonical_value_sha256(&serde_json::to_value(value)?)
 }
 
 /// [`canonical_sha256`] of a parsed JSON document, without copying it first.

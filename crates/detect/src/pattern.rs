@@ -93,13 +93,14 @@ impl RuleGroup {
         if self.rules.is_empty() {
             return;
         }
+        // Patterns come in ascending order and a rule's patterns are adjacent, so a rule with
+        // several matching patterns repeats only as the last entry.
         for pattern in self.prefilter.matches(text).iter() {
             let rule = self.rules[self.rule_of_pattern[pattern]];
             if out.last() != Some(&rule) {
                 out.push(rule);
             }
         }
-        out.dedup();
     }
 }
 
