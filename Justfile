@@ -30,3 +30,7 @@ ci:
 # Round-trip benchmark of distributed mode on the local services (see docs/PERFORMANCE.md).
 bench-roundtrip:
     bash scripts/bench-roundtrip.sh
+
+# Detector benchmark: `provenance scan` vs Semgrep on a ~150k-line corpus and a PR-sized diff.
+bench-detect:
+    bash scripts/bench-detect.sh

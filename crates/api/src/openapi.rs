@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{analyses, api_keys, detectors, health, keys, results};
+use crate::routes::{analyses, api_keys, detect, detectors, health, keys, results};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +15,7 @@ use crate::routes::{analyses, api_keys, detectors, health, keys, results};
     paths(
         analyses::submit, analyses::get, analyses::list,
         results::decision, results::findings, results::lines, results::bundle, results::sarif,
-        detectors::capabilities, keys::list,
+        detectors::capabilities, detect::detect, keys::list,
         api_keys::create, api_keys::list, api_keys::revoke,
         health::live, health::ready, health::startup,
         crate::metrics::render,

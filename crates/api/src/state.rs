@@ -30,6 +30,8 @@ pub struct AppState {
     /// Checked by `/health/ready` and `/health/startup`.
     pub probes: Arc<Vec<Arc<dyn Probe>>>,
     pub key_cache: Arc<crate::auth::KeyCache>,
+    /// How many `POST /v1/detect` scans run at once (one per core); more wait their turn.
+    pub detect_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -55,6 +57,9 @@ impl AppState {
             idempotency: Arc::new(IdempotencyCache::disabled()),
             probes: Arc::new(probes),
             key_cache: Arc::default(),
+            detect_permits: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            )),
         }
     }
 }

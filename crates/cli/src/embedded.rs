@@ -77,7 +77,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
         .await?
         .context("no admin key could be set up")?;
 
-    let detectors = Arc::new(DetectorSet::bundled().context("loading the bundled rule pack")?);
+    let detectors = Arc::new(
+        DetectorSet::configured(&settings.detectors.rules_dirs, &settings.detectors.external_programs())
+            .context("loading the detectors")?,
+    );
     let mut state =
         AppState::new(Arc::clone(&store), Arc::clone(&detectors), keyring.public_keys().to_vec(), settings.limits);
     state.public_base_url = settings.public_base_url.trim_end_matches('/').to_string();

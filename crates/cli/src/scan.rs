@@ -10,13 +10,14 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use provenance_core::analysis::{FileContent, ReportMode};
 use provenance_core::attribution::Attribution;
+use provenance_core::decision::DetectorRef;
 use provenance_core::diff::{changed_lines, parse_unified_diff};
 use provenance_core::finding::{Finding, Severity};
 use provenance_core::language::infer_language;
 use provenance_core::line::{ChangeType, ChangedLine};
 use provenance_core::names::RepoPath;
 use provenance_core::sarif::{SarifInput, render_sarif};
-use provenance_detect::{BUNDLED_RULE_FILES, DetectInput, DetectionRun, DetectorSet, PatternDetector, load_rule_pack};
+use provenance_detect::{DetectInput, DetectionRun, DetectorSet};
 use serde::Serialize;
 
 /// Files larger than this are skipped (as Semgrep's default `--max-target-bytes` does).
@@ -34,6 +35,10 @@ pub struct ScanArgs {
     /// (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// An external detector: an executable speaking the `provenance.detector/v1` protocol
+    /// (docs/external-detectors.md), named after its file name (repeatable).
+    #[arg(long = "external", value_name = "PROGRAM")]
+    pub external: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Exit with status 1 when a finding is at least this severe.
@@ -87,12 +92,13 @@ pub struct ScanReport {
     pub files_skipped: usize,
     /// Detectors that ran out of budget: their findings are partial.
     pub detectors_incomplete: Vec<String>,
-    pub rulepack_sha256: String,
+    /// Every detector that ran, with its version and rule-pack digest.
+    pub detectors: Vec<DetectorRef>,
 }
 
 /// Run the scan and print the report; returns the process exit code.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
-    let detectors = detectors(&args.rules)?;
+    let detectors = detectors(&args.rules, &args.external)?;
     let budget = Duration::from_secs(args.budget_seconds);
     let cwd = std::env::current_dir().context("the current directory is not readable")?;
     let (run, files_scanned, files_skipped) = match &args.diff {
@@ -111,7 +117,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             (run, files.len(), skipped)
         }
     };
-    let report = report(&detectors, run, files_scanned, files_skipped);
+    let report = report(run, files_scanned, files_skipped);
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text => print_text(&mut out, &report)?,
@@ -142,28 +148,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     Ok(u8::from(failing))
 }
 
-/// The bundled rule pack plus the rule files of `dirs`.
-pub fn detectors(dirs: &[PathBuf]) -> anyhow::Result<DetectorSet> {
-    if dirs.is_empty() {
-        return Ok(DetectorSet::bundled()?);
-    }
-    let mut extra: Vec<(String, String)> = Vec::new();
-    for dir in dirs {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("--rules {}: not a readable directory", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("{}: not readable", path.display()))?;
-            extra.push((path.display().to_string(), text));
-        }
-    }
-    let mut files: Vec<(&str, &str)> = BUNDLED_RULE_FILES.to_vec();
-    files.extend(extra.iter().map(|(name, text)| (name.as_str(), text.as_str())));
-    let rules = load_rule_pack(&files)?;
-    Ok(DetectorSet::new(vec![Box::new(PatternDetector::new(rules)?)]))
+/// The bundled rule pack, the rule files of `dirs` and the external detectors `programs` (each
+/// named after its file name).
+pub fn detectors(dirs: &[PathBuf], programs: &[PathBuf]) -> anyhow::Result<DetectorSet> {
+    let external: Vec<(String, PathBuf)> = programs.iter().map(|p| (external_name(p), p.clone())).collect();
+    Ok(DetectorSet::configured(dirs, &external)?)
+}
+
+/// An external detector's name from its program's file name: `semgrep-plugin.py` →
+/// `semgrep-plugin`.
+fn external_name(program: &Path) -> String {
+    let stem = program.file_stem().map(|s| s.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    if name.is_empty() { "external".into() } else { name }
 }
 
 /// Every file under `roots` (directories walked honouring .gitignore and skipping hidden
@@ -283,7 +281,7 @@ fn diff_lines(source: &Path) -> anyhow::Result<Vec<ChangedLine>> {
         .collect()
 }
 
-fn report(detectors: &DetectorSet, run: DetectionRun, files_scanned: usize, files_skipped: usize) -> ScanReport {
+fn report(run: DetectionRun, files_scanned: usize, files_skipped: usize) -> ScanReport {
     // `DetectorSet::run` gives the detections sorted by place and rule.
     let findings: Vec<Finding> =
         run.detections.into_iter().map(|d| Finding::from_detection(d, Attribution::unknown())).collect();
@@ -292,7 +290,7 @@ fn report(detectors: &DetectorSet, run: DetectionRun, files_scanned: usize, file
         files_scanned,
         files_skipped,
         detectors_incomplete: run.incomplete,
-        rulepack_sha256: detectors.capabilities().first().map(|c| c.rulepack_sha256.clone()).unwrap_or_default(),
+        detectors: run.detectors,
     }
 }
 

@@ -308,9 +308,13 @@ async fn operations_endpoints_report_health_metrics_openapi_and_docs() {
     assert_eq!(s.get("/docs/swagger-ui-bundle.js").await.status(), 200);
 
     let caps: Value = s.get_json("/v1/detectors/capabilities").await;
-    let det = &caps["detectors"][0];
-    assert_eq!(det["rulepack_sha256"].as_str().unwrap().len(), 64);
-    assert!(det["rules"].as_array().unwrap().len() >= 10);
+    let engines: Vec<&str> =
+        caps["detectors"].as_array().unwrap().iter().map(|d| d["engine"].as_str().unwrap()).collect();
+    assert_eq!(engines, ["pattern", "ast-grep"]);
+    for det in caps["detectors"].as_array().unwrap() {
+        assert_eq!(det["rulepack_sha256"].as_str().unwrap().len(), 64);
+        assert!(det["rules"].as_array().unwrap().len() >= 8, "{}", det["name"]);
+    }
     let keys: Value = s.get_json("/v1/keys").await;
     assert_eq!(keys["keys"][0]["keyid"].as_str().unwrap().len(), 64);
 
@@ -452,5 +456,76 @@ async fn a_client_can_wait_for_the_decision_in_one_request() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(a["decision"]["outcome"], "warn");
     assert_problem(s.get(&format!("/v1/analysis/{id}?wait=100")).await, 422, "/wait").await;
+    s.server.stop().await.unwrap();
+}
+
+const DETECT_SNIPPET: &str = "import subprocess\n\ndef export(cur, name, cmd):\n    cur.execute(f\"SELECT * FROM users WHERE name = '{name}'\")\n    subprocess.run(\n        cmd,\n        shell=True,\n    )\n";
+
+#[tokio::test]
+async fn detect_runs_every_engine_on_a_snippet_synchronously() {
+    let s = TestServer::start().await;
+    let body = serde_json::json!({
+        "path": "app/export.py",
+        "content": DETECT_SNIPPET,
+        "first_line": 40,
+        "declared": {"agent_id": "claude-code"},
+    });
+    let r = s.post("/v1/detect", body.to_string()).await;
+    assert_eq!(r.status(), 200);
+    let out: Value = r.json().await.unwrap();
+    let found: Vec<(u64, &str, &str)> = out["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["location"]["start_line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap(),
+                f["engine"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(43, "python.sqli.fstring", "pattern"), (44, "python.command-injection.subprocess-shell", "ast-grep")]
+    );
+    assert_eq!(out["findings"][1]["location"]["end_line"], 47, "the structural match spans the call");
+    let fingerprint = out["findings"][0]["fingerprint"].as_str().unwrap();
+    assert!(fingerprint.len() == 32 && fingerprint.chars().all(|c| c.is_ascii_hexdigit()), "{fingerprint}");
+    assert_eq!(out["attribution"]["contributor"], "ai");
+    assert_eq!(out["attribution"]["agent_id"], "claude-code");
+    assert_eq!(out["detectors"].as_array().unwrap().len(), 2);
+    assert_eq!(out["detectors_incomplete"], serde_json::json!([]));
+
+    // Only findings touching the changed lines: line 46 is inside the subprocess call.
+    let body = serde_json::json!({"path": "app/export.py", "content": DETECT_SNIPPET, "first_line": 40, "changed_lines": [46]});
+    let out: Value = s.post("/v1/detect", body.to_string()).await.json().await.unwrap();
+    let ids: Vec<&str> = out["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["python.command-injection.subprocess-shell"]);
+    assert_eq!(out["attribution"]["contributor"], "unknown");
+
+    // The language may come from the request when the path does not tell.
+    let body =
+        serde_json::json!({"path": "scripts/tool", "language": "python", "content": "data = yaml.load(stream)\n"});
+    let out: Value = s.post("/v1/detect", body.to_string()).await.json().await.unwrap();
+    assert_eq!(out["findings"][0]["rule_id"], "python.deserialization.yaml-load");
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn detect_refuses_bad_input_with_problems_naming_the_field() {
+    let s = TestServer::start().await;
+    let traversal = serde_json::json!({"path": "../etc/passwd", "content": "x"});
+    assert_problem(s.post("/v1/detect", traversal.to_string()).await, 422, "/path").await;
+    let zero = serde_json::json!({"path": "a.py", "content": "x", "changed_lines": [1, 0]});
+    assert_problem(s.post("/v1/detect", zero.to_string()).await, 422, "/changed_lines/1").await;
+    let wrong_type = serde_json::json!({"path": "a.py", "content": 42});
+    assert_problem(s.post("/v1/detect", wrong_type.to_string()).await, 400, "/content").await;
+    let huge = serde_json::json!({"path": "a.py", "content": "x".repeat(1024 * 1024 + 1)});
+    let p = assert_problem(s.post("/v1/detect", huge.to_string()).await, 413, "/content").await;
+    assert!(p["errors"][0]["detail"].as_str().unwrap().contains("1 MiB"), "{p}");
+    assert_problem(s.post("/v1/detect", "{not json").await, 400, "").await;
+    let anonymous = s.http.post(s.url("/v1/detect")).body(r#"{"path":"a.py","content":"x"}"#).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
     s.server.stop().await.unwrap();
 }

@@ -58,7 +58,10 @@ fn paths_are_relative_to_the_current_directory() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["findings"][0]["location"]["file_path"], "orders.py");
     assert_eq!(report["files_scanned"], 1);
-    assert_eq!(report["rulepack_sha256"].as_str().unwrap().len(), 64);
+    let detectors: Vec<&str> =
+        report["detectors"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(detectors, ["provenance-pattern", "provenance-structural"]);
+    assert_eq!(report["detectors"][1]["rulepack_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(report["findings"][0]["fingerprint"].as_str().unwrap().len(), 32);
 }
 
@@ -123,4 +126,51 @@ fn extra_rules_are_loaded_from_a_directory_and_a_broken_one_is_named() {
     assert_eq!(out.status.code(), Some(2), "a scan that cannot run is not a scan that found something");
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("broken.yml"), "{err}");
+}
+
+#[test]
+fn ast_grep_rules_and_external_detectors_join_the_scan() {
+    let dir = project();
+    let rules = dir.path().join("team-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("no-compute.yml"),
+        "id: team.no-compute\nlanguage: python\nmessage: compute($$$A) is deprecated\nseverity: warning\nrule:\n  pattern: compute($$$A)\n",
+    )
+    .unwrap();
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../detect/tests/plugins/fixme-security.sh");
+    std::fs::write(dir.path().join("app/todo.py"), "x = 1\n# FIXME(security): sanitise\n").unwrap();
+    let out = scan(
+        dir.path(),
+        &[
+            "--rules",
+            "team-rules",
+            "--external",
+            plugin.to_str().unwrap(),
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+            "app",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let found: Vec<(String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["location"]["file_path"].as_str().unwrap().to_string(),
+                f["location"]["start_line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(found.contains(&("app/orders.py".into(), 4, "team.no-compute".into())), "{found:?}");
+    assert!(found.contains(&("app/todo.py".into(), 2, "fixme-security/fixme".into())), "{found:?}");
+    let names: Vec<&str> =
+        report["detectors"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["provenance-pattern", "provenance-structural", "fixme-security"]);
 }

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use provenance_core::analysis::{FileContent, ReportMode};
@@ -27,15 +28,23 @@ use provenance_core::finding::{Detection, RuleInfo};
 use provenance_core::line::ChangedLine;
 use serde::Serialize;
 
+mod external;
 mod pattern;
 mod rulepack;
+mod structural;
 
+pub use external::{EXTERNAL_PROTOCOL, ExternalDetector, ExternalError};
 pub use pattern::{
-    BUNDLED_RULE_FILES, DIFF_CONTEXT_LINES, MAX_SNIPPET_CHARS, PatternDetector, REDACTION_MARK, redact_secret,
+    BUNDLED_RULE_FILES, DIFF_CONTEXT_LINES, MAX_SNIPPET_CHARS, PatternDetector, REDACTION_MARK, SecretRedactor,
+    redact_secret,
 };
 pub use rulepack::{
     ANY_LANGUAGE, Examples, PatternRule, RulePackError, RuleSpec, SecretSpec, load_rule_pack, rule_pack_digest,
     shannon_entropy,
+};
+pub use structural::{
+    AST_GREP_VERSION, BUNDLED_STRUCTURAL_RULE_FILES, StructuralDetector, StructuralRule, is_structural_rule_file,
+    load_structural_rules,
 };
 
 /// What the detectors look at: the changed lines, optionally the full files at head, and which
@@ -114,9 +123,65 @@ impl std::fmt::Debug for DetectorSet {
 }
 
 impl DetectorSet {
-    /// The pattern engine with the bundled rule pack.
+    /// The bundled rule pack: the pattern engine and the structural engine.
     pub fn bundled() -> Result<Self, RulePackError> {
-        Ok(Self::new(vec![Box::new(PatternDetector::bundled()?)]))
+        Ok(Self::new(vec![Box::new(PatternDetector::bundled()?), Box::new(StructuralDetector::bundled()?)]))
+    }
+
+    /// The bundled rule pack, the rule files of `rule_dirs` and the external detectors
+    /// `(name, program)`: what a deployment's settings or `provenance scan`'s flags ask for.
+    pub fn configured(rule_dirs: &[PathBuf], external: &[(String, PathBuf)]) -> Result<Self, DetectorSetError> {
+        let files = read_rule_dirs(rule_dirs)?;
+        let docs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let mut set = Self::bundled_with(&docs)?;
+        if !external.is_empty() {
+            let pattern_rules = load_rule_pack(
+                &BUNDLED_RULE_FILES
+                    .iter()
+                    .copied()
+                    .chain(docs.iter().copied().filter(|(_, t)| !is_structural_rule_file(t)))
+                    .collect::<Vec<_>>(),
+            )?;
+            let redactor = SecretRedactor::new(&pattern_rules);
+            for (name, program) in external {
+                if set.detectors.iter().any(|d| d.capabilities().name == *name) {
+                    return Err(DetectorSetError::DuplicateName(name.clone()));
+                }
+                set.detectors.push(Box::new(ExternalDetector::new(name, program, redactor.clone())?));
+            }
+        }
+        Ok(set)
+    }
+
+    /// The bundled rule pack plus more rule files, `(file name, YAML)` (e.g. `--rules DIR`).
+    /// Files of ast-grep rule documents (with `language` and `rule`) go to the structural
+    /// engine, the others to the pattern engine; rule ids must be unique across both.
+    pub fn bundled_with(extra: &[(&str, &str)]) -> Result<Self, RulePackError> {
+        if extra.is_empty() {
+            return Self::bundled();
+        }
+        type RuleFiles<'a> = Vec<(&'a str, &'a str)>;
+        let (structural, pattern): (RuleFiles<'_>, RuleFiles<'_>) =
+            extra.iter().partition(|(_, text)| is_structural_rule_file(text));
+        let pattern_files: Vec<(&str, &str)> = BUNDLED_RULE_FILES.iter().copied().chain(pattern).collect();
+        let pattern_rules = load_rule_pack(&pattern_files)?;
+        let structural_files: Vec<(&str, &str)> =
+            BUNDLED_STRUCTURAL_RULE_FILES.iter().copied().chain(structural).collect();
+        let structural_rules = load_structural_rules(&structural_files)?;
+        for rule in &structural_rules {
+            if let Some(first) = pattern_rules.iter().find(|p| p.id() == rule.id()) {
+                return Err(RulePackError::DuplicateId {
+                    file: rule.source_file().to_string(),
+                    rule_id: rule.id().to_string(),
+                    first_file: first.source_file().to_string(),
+                });
+            }
+        }
+        let redactor = SecretRedactor::new(&pattern_rules);
+        Ok(Self::new(vec![
+            Box::new(PatternDetector::new(pattern_rules)?),
+            Box::new(StructuralDetector::new(structural_rules, redactor)?),
+        ]))
     }
 
     pub fn new(detectors: Vec<Box<dyn Detector>>) -> Self {
@@ -167,6 +232,41 @@ impl DetectorSet {
         run.detections.dedup_by(|a, b| detection_key(a) == detection_key(b));
         run
     }
+}
+
+/// Why the configured detectors could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorSetError {
+    #[error(transparent)]
+    RulePack(#[from] RulePackError),
+    #[error(transparent)]
+    External(#[from] ExternalError),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("two detectors are named {0:?}")]
+    DuplicateName(String),
+}
+
+/// The rule files (`*.yaml`, `*.yml`) of each directory, sorted by name: `(path, YAML)`.
+pub fn read_rule_dirs(dirs: &[PathBuf]) -> Result<Vec<(String, String)>, DetectorSetError> {
+    let io = |path: &std::path::Path, e: std::io::Error| DetectorSetError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut out = Vec::new();
+    for dir in dirs {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+            out.push((path.display().to_string(), text));
+        }
+    }
+    Ok(out)
 }
 
 fn detection_key(d: &Detection) -> (&str, u32, u32, &str) {

@@ -14,7 +14,7 @@ use provenance_core::names::RepoPath;
 use regex::{RegexSet, RegexSetBuilder};
 
 use crate::rulepack::{
-    ANY_LANGUAGE, PatternRule, RuleMatch, RulePackError, check_unique, load_rule_pack, rule_pack_digest,
+    ANY_LANGUAGE, PatternRule, RuleMatch, RulePackError, check_unique, load_trusted_rule_pack, rule_pack_digest,
 };
 use crate::{Capabilities, DetectInput, Detector, DetectorOutput};
 
@@ -30,6 +30,44 @@ pub const BUNDLED_RULE_FILES: &[(&str, &str)] = &[
     ("secrets.yaml", include_str!("../rules/secrets.yaml")),
     ("shell.yaml", include_str!("../rules/shell.yaml")),
 ];
+
+/// Redacts the secrets the secret rules of a pattern rule pack find, in text that another
+/// engine shows (snippets and messages of structural findings), so a secret never leaves a
+/// detector in clear.
+#[derive(Debug, Clone, Default)]
+pub struct SecretRedactor {
+    rules: Vec<PatternRule>,
+}
+
+impl SecretRedactor {
+    /// The secret rules among `rules`.
+    pub fn new(rules: &[PatternRule]) -> Self {
+        Self { rules: rules.iter().filter(|r| r.spec().secret.is_some()).cloned().collect() }
+    }
+
+    /// The secret rules of the bundled pack.
+    pub fn bundled() -> Result<Self, RulePackError> {
+        Ok(Self::new(PatternDetector::bundled()?.rules()))
+    }
+
+    /// `text` with every secret on each of its lines redacted.
+    pub fn redact_lines(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for (index, line) in text.split('\n').enumerate() {
+            if index > 0 {
+                out.push('\n');
+            }
+            let secrets: Vec<Range<usize>> =
+                self.rules.iter().flat_map(|r| r.find_all(line)).filter_map(|m| m.secret).collect();
+            if secrets.is_empty() {
+                out.push_str(line);
+            } else {
+                out.push_str(&redact(line, &merge_ranges(secrets)));
+            }
+        }
+        out
+    }
+}
 
 /// Lines of context either side of a changed line that `ReportMode::DiffContext` keeps.
 pub const DIFF_CONTEXT_LINES: u32 = 3;
@@ -51,9 +89,19 @@ pub struct PatternDetector {
     capabilities: Capabilities,
     rules: Vec<PatternRule>,
     /// The rules that apply to each language named by some rule, with their prefilter.
-    by_language: HashMap<String, Arc<RuleGroup>>,
+    by_language: HashMap<String, LazyGroup>,
     /// The rules for a line of any other (or no) language: the `any` rules.
-    other_languages: Arc<RuleGroup>,
+    other_languages: LazyGroup,
+}
+
+/// A language's rules, and their [`RuleGroup`] once built. The bundled pack builds a language's
+/// prefilter on first use (the test suite builds them all), so a process pays only for the
+/// languages it meets; other packs build every group up front, so a prefilter over its size
+/// limit is a load error. Clones share the built group.
+#[derive(Debug, Clone)]
+struct LazyGroup {
+    rules: Vec<usize>,
+    built: Arc<OnceLock<RuleGroup>>,
 }
 
 /// The rules that apply to one language, and one `RegexSet` of all their patterns: a single
@@ -85,6 +133,13 @@ impl RuleGroup {
             .build()
             .map_err(|e| RulePackError::Prefilter(e.to_string()))?;
         Ok(Self { rules, prefilter, rule_of_pattern })
+    }
+
+    /// A group without a real prefilter: every rule is a candidate on every line.
+    fn unfiltered(rules: Vec<usize>) -> Self {
+        let prefilter = RegexSet::new(rules.iter().map(|_| "")).unwrap_or_else(|_| RegexSet::empty());
+        let rule_of_pattern = (0..rules.len()).collect();
+        Self { rules, prefilter, rule_of_pattern }
     }
 
     /// The rules (indexes into `PatternDetector::rules`) with a pattern that matches `text`.
@@ -167,7 +222,17 @@ impl PatternDetector {
     pub const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     /// A detector over the given rules (e.g. the bundled ones plus `--rules DIR`).
-    pub fn new(mut rules: Vec<PatternRule>) -> Result<Self, RulePackError> {
+    pub fn new(rules: Vec<PatternRule>) -> Result<Self, RulePackError> {
+        let detector = Self::new_lazy(rules)?;
+        for group in detector.by_language.values().chain([&detector.other_languages]) {
+            let built = RuleGroup::new(&detector.rules, group.rules.clone())?;
+            let _ = group.built.set(built);
+        }
+        Ok(detector)
+    }
+
+    /// A detector whose per-language prefilters are built when first needed.
+    fn new_lazy(mut rules: Vec<PatternRule>) -> Result<Self, RulePackError> {
         check_unique(&rules)?;
         rules.sort_by(|a, b| a.id().cmp(b.id()));
         let capabilities = Capabilities {
@@ -179,31 +244,55 @@ impl PatternDetector {
         };
         let languages: BTreeSet<&str> =
             rules.iter().flat_map(|r| r.spec().languages.iter().map(String::as_str)).collect();
-        let group = |language: Option<&str>| {
-            let applicable = (0..rules.len()).filter(|&i| rules[i].applies_to(language)).collect();
-            RuleGroup::new(&rules, applicable).map(Arc::new)
+        let group = |language: Option<&str>| LazyGroup {
+            rules: (0..rules.len()).filter(|&i| rules[i].applies_to(language)).collect(),
+            built: Arc::default(),
         };
-        let mut by_language = HashMap::new();
-        for language in languages.into_iter().filter(|l| *l != ANY_LANGUAGE) {
-            by_language.insert(language.to_string(), group(Some(language))?);
-        }
-        let other_languages = group(None)?;
+        let by_language = languages
+            .into_iter()
+            .filter(|l| *l != ANY_LANGUAGE)
+            .map(|language| (language.to_string(), group(Some(language))))
+            .collect();
+        let other_languages = group(None);
         Ok(Self { capabilities, rules, by_language, other_languages })
     }
 
     /// The detector with the bundled rule pack. The pack is parsed and compiled once per process.
     pub fn bundled() -> Result<Self, RulePackError> {
         static BUNDLED: OnceLock<Result<PatternDetector, RulePackError>> = OnceLock::new();
-        BUNDLED.get_or_init(|| Self::new(load_rule_pack(BUNDLED_RULE_FILES)?)).clone()
+        BUNDLED.get_or_init(|| Self::new_lazy(load_trusted_rule_pack(BUNDLED_RULE_FILES)?)).clone()
     }
 
     pub fn rules(&self) -> &[PatternRule] {
         &self.rules
     }
 
-    /// The rules that apply to a line of this (normalised) language.
+    /// The rules that apply to a line of this (normalised) language, with their prefilter
+    /// (built now if it was not yet).
     fn group(&self, language: Option<&str>) -> &RuleGroup {
-        language.and_then(|l| self.by_language.get(l)).unwrap_or(&self.other_languages)
+        let lazy = language.and_then(|l| self.by_language.get(l)).unwrap_or(&self.other_languages);
+        lazy.built.get_or_init(|| {
+            // Only the bundled pack builds lazily, and the test suite builds each of its groups;
+            // should one still fail, every rule is a candidate: slower, never wrong.
+            RuleGroup::new(&self.rules, lazy.rules.clone())
+                .unwrap_or_else(|_| RuleGroup::unfiltered(lazy.rules.clone()))
+        })
+    }
+
+    /// Build the prefilter of one language (`none`: lines of no language) now; returns how many
+    /// rules it covers.
+    pub fn prefilter_for(&self, language: &str) -> usize {
+        self.group((language != "none").then_some(language)).rules.len()
+    }
+
+    /// Build every language's prefilter now (the test suite checks the bundled pack's).
+    pub fn build_all_prefilters(&self) -> Result<(), RulePackError> {
+        for lazy in self.by_language.values().chain([&self.other_languages]) {
+            if lazy.built.get().is_none() {
+                let _ = lazy.built.set(RuleGroup::new(&self.rules, lazy.rules.clone())?);
+            }
+        }
+        Ok(())
     }
 
     /// Match the rules of `group` against one line and append the detections. `candidates` is
@@ -335,7 +424,7 @@ impl Detector for PatternDetector {
 }
 
 /// The line's own language, normalised, if it gave a non-empty one.
-fn declared_language(line: &ChangedLine) -> Option<String> {
+pub(crate) fn declared_language(line: &ChangedLine) -> Option<String> {
     line.language.as_deref().map(normalise_language).filter(|l| !l.is_empty())
 }
 
@@ -346,10 +435,17 @@ fn inferred_language(path: &RepoPath) -> Option<String> {
 /// Whether a finding on `line_number` counts under the report mode, given the changed lines at
 /// head.
 fn reported(mode: ReportMode, changed: &BTreeSet<u32>, line_number: u32) -> bool {
+    reported_span(mode, changed, line_number, line_number)
+}
+
+/// Whether a finding spanning lines `start..=end` counts under the report mode: it touches a
+/// changed line (`added`), comes within [`DIFF_CONTEXT_LINES`] of one (`diff_context`), or is
+/// anywhere (`file`).
+pub(crate) fn reported_span(mode: ReportMode, changed: &BTreeSet<u32>, start: u32, end: u32) -> bool {
     match mode {
-        ReportMode::Added => changed.contains(&line_number),
+        ReportMode::Added => changed.range(start..=end.max(start)).next().is_some(),
         ReportMode::DiffContext => changed
-            .range(line_number.saturating_sub(DIFF_CONTEXT_LINES)..=line_number.saturating_add(DIFF_CONTEXT_LINES))
+            .range(start.saturating_sub(DIFF_CONTEXT_LINES)..=end.max(start).saturating_add(DIFF_CONTEXT_LINES))
             .next()
             .is_some(),
         ReportMode::File => true,
@@ -421,7 +517,7 @@ fn render_message(template: &str, line: &str, m: &RuleMatch, secrets: &[Range<us
 }
 
 /// `s` cut to at most `max` characters, the last being `…` when cut.
-fn cap_chars(s: &str, max: usize) -> String {
+pub(crate) fn cap_chars(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -486,5 +582,9 @@ mod tests {
         assert!(d.rules().len() >= 15);
         assert_eq!(d.capabilities().rules.len(), d.rules().len());
         assert_eq!(d.capabilities().rulepack_sha256.len(), 64);
+        // At run time each language's prefilter is built on first use: all must build.
+        d.build_all_prefilters().unwrap();
+        // The bundled pack skips its examples at start-up; they hold when checked.
+        crate::load_rule_pack(BUNDLED_RULE_FILES).unwrap();
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use provenance_core::finding::{RuleInfo, Severity};
 use provenance_core::language::normalise_language;
@@ -144,9 +144,28 @@ pub(crate) struct RuleMatch {
 pub struct PatternRule {
     spec: RuleSpec,
     file: String,
+    any_language: bool,
+    /// The compiled regexes: at load for a pack being validated, on first use for the bundled
+    /// pack (compiling a regex with Unicode classes under a repetition is most of a start-up
+    /// otherwise, and most rules never see a line their prefilter lets through). Clones share
+    /// them.
+    regexes: Arc<OnceLock<Regexes>>,
+}
+
+#[derive(Debug, Default)]
+struct Regexes {
     patterns: Vec<Regex>,
     not_patterns: Vec<Regex>,
-    any_language: bool,
+}
+
+impl Regexes {
+    fn compile(spec: &RuleSpec) -> Result<Self, String> {
+        let sources: Vec<String> = spec.pattern.iter().chain(&spec.patterns).cloned().collect();
+        Ok(Self {
+            patterns: compile_all(&sources, "pattern")?,
+            not_patterns: compile_all(&spec.not_patterns, "not_pattern")?,
+        })
+    }
 }
 
 impl PatternRule {
@@ -191,7 +210,7 @@ impl PatternRule {
 
     /// The rule's positive regexes, as written (after `{{var}}` expansion).
     pub(crate) fn pattern_sources(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(Regex::as_str)
+        self.spec.pattern.iter().chain(&self.spec.patterns).map(String::as_str)
     }
 
     /// Whether the rule reports this line (regexes, `not_patterns` and the entropy check; the
@@ -204,7 +223,8 @@ impl PatternRule {
     /// matches the line.
     pub(crate) fn find_all(&self, line: &str) -> Vec<RuleMatch> {
         let mut out = Vec::new();
-        for re in &self.patterns {
+        let regexes = self.regexes();
+        for re in &regexes.patterns {
             match &self.spec.secret {
                 None => {
                     for m in re.find_iter(line) {
@@ -228,7 +248,7 @@ impl PatternRule {
                 }
             }
         }
-        if out.is_empty() || self.not_patterns.iter().any(|re| re.is_match(line)) {
+        if out.is_empty() || regexes.not_patterns.iter().any(|re| re.is_match(line)) {
             return Vec::new();
         }
         out.sort_by_key(|m| (m.start, m.end));
@@ -236,15 +256,22 @@ impl PatternRule {
         out
     }
 
-    fn compile(mut spec: RuleSpec, file: &str, vars: &BTreeMap<String, String>) -> Result<Self, RulePackError> {
+    fn regexes(&self) -> &Regexes {
+        // Only the bundled pack compiles lazily, and the test suite compiles all its rules; a
+        // rule that still failed to compile would match nothing.
+        self.regexes.get_or_init(|| Regexes::compile(&self.spec).unwrap_or_default())
+    }
+
+    fn compile(
+        mut spec: RuleSpec,
+        file: &str,
+        vars: &BTreeMap<String, String>,
+        validate: bool,
+    ) -> Result<Self, RulePackError> {
         let id = spec.id.clone();
         let err = |message: String| RulePackError::Rule { file: file.to_string(), rule_id: id.clone(), message };
 
-        if !valid_id(&spec.id) {
-            return Err(err(
-                "`id` must be lower-case letters, digits, '.', '-' or '_', starting with a letter or digit".into(),
-            ));
-        }
+        check_id(&spec.id).map_err(&err)?;
         for (field, value) in [
             ("version", &spec.version),
             ("name", &spec.name),
@@ -261,9 +288,7 @@ impl PatternRule {
         {
             return Err(err("`category` must be lower-case letters, digits or '_' (e.g. `sqli`)".into()));
         }
-        if let Some(bad) = spec.cwe.iter().find(|c| !valid_cwe(c)) {
-            return Err(err(format!("`cwe` entry {bad:?} must look like CWE-89")));
-        }
+        check_cwe(&spec.cwe).map_err(&err)?;
         if spec.languages.is_empty() {
             return Err(err("`languages` must list at least one language (or `any`)".into()));
         }
@@ -286,8 +311,9 @@ impl PatternRule {
         for p in &mut not_sources {
             *p = expand_vars(p, vars).map_err(&err)?;
         }
-        let patterns = compile_all(&sources, "pattern").map_err(&err)?;
-        let not_patterns = compile_all(&not_sources, "not_pattern").map_err(&err)?;
+        if sources.iter().chain(&not_sources).any(|p| p.trim().is_empty()) {
+            return Err(err("empty pattern".into()));
+        }
         if sources.len() == 1 {
             spec.pattern = sources.pop();
         } else {
@@ -295,11 +321,17 @@ impl PatternRule {
         }
         spec.not_patterns = not_sources;
 
-        if let Some(secret) = &spec.secret {
-            if !secret.min_entropy.is_finite() || secret.min_entropy < 0.0 {
-                return Err(err("`secret.min_entropy` must be a non-negative number".into()));
-            }
-            if let Some(re) = patterns.iter().find(|re| secret.group >= re.captures_len()) {
+        if let Some(secret) = &spec.secret
+            && (!secret.min_entropy.is_finite() || secret.min_entropy < 0.0)
+        {
+            return Err(err("`secret.min_entropy` must be a non-negative number".into()));
+        }
+        let regexes = Arc::new(OnceLock::new());
+        if validate {
+            let compiled = Regexes::compile(&spec).map_err(&err)?;
+            if let Some(secret) = &spec.secret
+                && let Some(re) = compiled.patterns.iter().find(|re| secret.group >= re.captures_len())
+            {
                 return Err(err(format!(
                     "`secret.group` is {} but pattern {:?} has only {} capture group(s)",
                     secret.group,
@@ -307,20 +339,38 @@ impl PatternRule {
                     re.captures_len() - 1
                 )));
             }
+            let _ = regexes.set(compiled);
         }
 
-        let rule = Self { spec, file: file.to_string(), patterns, not_patterns, any_language };
+        let rule = Self { spec, file: file.to_string(), any_language, regexes };
         let examples = &rule.spec.examples;
         if examples.positive.is_empty() || examples.negative.is_empty() {
             return Err(err("`examples` needs at least one `positive` and one `negative` line".into()));
         }
-        if let Some(line) = examples.positive.iter().find(|l| !rule.matches_line(l)) {
+        if let Some(line) = examples.positive.iter().find(|l| validate && !rule.matches_line(l)) {
             return Err(err(format!("positive example does not match: {line:?}")));
         }
-        if let Some(line) = examples.negative.iter().find(|l| rule.matches_line(l)) {
+        if let Some(line) = examples.negative.iter().find(|l| validate && rule.matches_line(l)) {
             return Err(err(format!("negative example matches: {line:?}")));
         }
         Ok(rule)
+    }
+}
+
+/// A rule id must be lower-case letters, digits, '.', '-' or '_', starting with a letter or digit.
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
+    if valid_id(id) {
+        Ok(())
+    } else {
+        Err("`id` must be lower-case letters, digits, '.', '-' or '_', starting with a letter or digit".into())
+    }
+}
+
+/// Every CWE reference must look like `CWE-89`.
+pub(crate) fn check_cwe(cwe: &[String]) -> Result<(), String> {
+    match cwe.iter().find(|c| !valid_cwe(c)) {
+        Some(bad) => Err(format!("`cwe` entry {bad:?} must look like CWE-89")),
+        None => Ok(()),
     }
 }
 
@@ -374,6 +424,17 @@ fn compile_all(sources: &[String], what: &str) -> Result<Vec<Regex>, String> {
 /// Load and validate rule files, given as `(file name, YAML text)`. Rules come back sorted by
 /// id; ids must be unique across all files.
 pub fn load_rule_pack(yaml_docs: &[(&str, &str)]) -> Result<Vec<PatternRule>, RulePackError> {
+    load(yaml_docs, true)
+}
+
+/// [`load_rule_pack`] without running each rule's examples and with each rule's regexes
+/// compiled on first use: for the bundled pack, which the test suite validates, so a process
+/// does not pay for that at every start.
+pub(crate) fn load_trusted_rule_pack(yaml_docs: &[(&str, &str)]) -> Result<Vec<PatternRule>, RulePackError> {
+    load(yaml_docs, false)
+}
+
+fn load(yaml_docs: &[(&str, &str)], validate: bool) -> Result<Vec<PatternRule>, RulePackError> {
     let mut rules = Vec::new();
     for (file, text) in yaml_docs {
         let parsed: RuleFile = serde_yaml::from_str(text)
@@ -395,7 +456,7 @@ pub fn load_rule_pack(yaml_docs: &[(&str, &str)]) -> Result<Vec<PatternRule>, Ru
                 rule_id: label.clone(),
                 message: e.to_string(),
             })?;
-            rules.push(PatternRule::compile(spec, file, &parsed.vars)?);
+            rules.push(PatternRule::compile(spec, file, &parsed.vars, validate)?);
         }
     }
     check_unique(&rules)?;

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use provenance_core::analysis::FileContent;
-use provenance_core::finding::Severity;
+use provenance_core::finding::{RuleInfo, Severity};
 use provenance_core::line::{ChangeType, ChangedLine};
 use provenance_core::{Detection, ReportMode};
 use provenance_detect::{
@@ -174,11 +174,18 @@ fn secrets_are_redacted_in_snippet_and_message() {
 
 #[test]
 fn a_secret_is_redacted_in_every_detection_on_its_line() {
-    let source = format!(r#"r = requests.get(url, verify=False, headers={{"Authorization": "token {GITHUB_TOKEN}"}})"#);
+    // The structural finding's snippet is the whole call, the pattern finding's the whole line.
+    let source = format!(r#"subprocess.run(cmd, shell=True, env={{"GITHUB_TOKEN": "{GITHUB_TOKEN}"}})"#);
     let lines = [added("app/client.py", 2, &source)];
     let run = run(&lines, &[], ReportMode::Added);
-    let tls = run.detections.iter().find(|d| d.rule_id == "python.tls.verify-disabled").expect("tls finding");
-    assert!(tls.snippet.contains("token ghp_****"), "{}", tls.snippet);
+    let shell = run
+        .detections
+        .iter()
+        .find(|d| d.rule_id == "python.command-injection.subprocess-shell")
+        .expect("shell finding");
+    assert_eq!(shell.engine, "ast-grep");
+    assert!(shell.snippet.contains(r#""GITHUB_TOKEN": "ghp_****""#), "{}", shell.snippet);
+    assert!(run.detections.iter().any(|d| d.rule_id == "secrets.github-token"));
     assert_no_secret(&run, GITHUB_TOKEN);
 }
 
@@ -232,8 +239,8 @@ fn a_deadline_in_the_past_yields_an_incomplete_result() {
 
     let set = DetectorSet::bundled().unwrap();
     let run = set.run(&input, Duration::ZERO);
-    assert_eq!(run.incomplete, vec!["provenance-pattern".to_string()]);
-    assert_eq!(run.detectors.len(), 1, "an incomplete detector is still recorded");
+    assert_eq!(run.incomplete, vec!["provenance-pattern".to_string(), "provenance-structural".to_string()]);
+    assert_eq!(run.detectors.len(), 2, "an incomplete detector is still recorded");
     assert!(run.durations_ms.contains_key("provenance-pattern"));
 }
 
@@ -242,7 +249,7 @@ fn a_detector_that_runs_out_of_time_keeps_what_it_found_so_far() {
     // A file long enough that a short budget passes mid-way (each line is scanned by every rule).
     let mut content = String::new();
     for i in 0..200_000 {
-        content.push_str(&format!("value_{i} = eval(data_{i})  # padding padding padding padding\n"));
+        content.push_str(&format!("value_{i} = pickle.loads(data_{i})  # padding padding padding padding\n"));
     }
     let files = [FileContent { path: path("big.py"), content }];
     let lines = [added("big.py", 1, "")];
@@ -259,14 +266,16 @@ fn the_run_records_each_detector_with_its_rule_pack_digest() {
     let set = DetectorSet::bundled().unwrap();
     let run = set.run(&DetectInput { lines: &[], files: &[], report_mode: ReportMode::Added }, Duration::from_secs(1));
     let caps = set.capabilities();
-    assert_eq!(caps.len(), 1);
-    assert_eq!(caps[0].name, "provenance-pattern");
-    assert_eq!(caps[0].engine, "pattern");
+    assert_eq!(caps.len(), 2);
+    assert_eq!((caps[0].name.as_str(), caps[0].engine.as_str()), ("provenance-pattern", "pattern"));
     assert_eq!(caps[0].version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(run.detectors, vec![caps[0].detector_ref()]);
-    assert_eq!(run.detectors[0].rulepack_sha256, caps[0].rulepack_sha256);
+    assert_eq!((caps[1].name.as_str(), caps[1].engine.as_str()), ("provenance-structural", "ast-grep"));
+    assert!(caps[1].version.contains("ast-grep 0.40.0"), "{}", caps[1].version);
+    assert_eq!(run.detectors, vec![caps[0].detector_ref(), caps[1].detector_ref()]);
+    assert_ne!(caps[0].rulepack_sha256, caps[1].rulepack_sha256);
     assert!(run.incomplete.is_empty() && run.detections.is_empty());
-    assert_eq!(set.rules(), caps[0].rules);
+    let all: Vec<RuleInfo> = caps.iter().flat_map(|c| c.rules.iter().cloned()).collect();
+    assert_eq!(set.rules(), all);
 }
 
 #[test]
@@ -293,8 +302,8 @@ fn the_rule_pack_digest_is_stable_and_changes_when_a_rule_changes() {
     let changed: Vec<(&str, String)> = BUNDLED_RULE_FILES
         .iter()
         .map(|(name, text)| {
-            let text = if *name == "rust.yaml" {
-                text.replacen("severity: low", "severity: medium", 1)
+            let text = if *name == "python.yaml" {
+                text.replacen("severity: high", "severity: critical", 1)
             } else {
                 text.to_string()
             };
@@ -399,25 +408,29 @@ impl Detector for Fake {
 
 #[test]
 fn detections_from_all_detectors_are_deduplicated_and_sorted() {
-    let lines = [added("b.py", 9, ACCEPTANCE_LINE), added("a.py", 2, "x = eval(y)"), added("a.py", 2, "x = eval(y)")];
+    let lines = [
+        added("b.py", 9, ACCEPTANCE_LINE),
+        added("a.py", 2, "x = pickle.loads(y)"),
+        added("a.py", 2, "x = pickle.loads(y)"),
+    ];
     let input = DetectInput { lines: &lines, files: &[], report_mode: ReportMode::Added };
     let pattern = PatternDetector::bundled().unwrap();
     let echo = pattern.detect(&input, Instant::now() + Duration::from_secs(5)).detections;
     let set = DetectorSet::new(vec![Box::new(pattern), Box::new(Fake::new("echo", Some(echo)))]);
     let run = set.run(&input, Duration::from_secs(5));
-    assert_eq!(ids_at(&run), vec![(2, "python.code-execution.eval-exec"), (9, "python.sqli.fstring")]);
+    assert_eq!(ids_at(&run), vec![(2, "python.deserialization.pickle"), (9, "python.sqli.fstring")]);
     assert_eq!(run.detectors.len(), 2);
     assert!(run.incomplete.is_empty());
 }
 
 #[test]
 fn a_detector_that_panics_is_recorded_as_incomplete_without_stopping_the_others() {
-    let lines = [added("a.py", 2, "x = eval(y)")];
+    let lines = [added("a.py", 2, "x = pickle.loads(y)")];
     let input = DetectInput { lines: &lines, files: &[], report_mode: ReportMode::Added };
     let set =
         DetectorSet::new(vec![Box::new(PatternDetector::bundled().unwrap()), Box::new(Fake::new("broken", None))]);
     let run = set.run(&input, Duration::from_secs(5));
     assert_eq!(run.incomplete, vec!["broken".to_string()]);
-    assert_eq!(ids_at(&run), vec![(2, "python.code-execution.eval-exec")]);
+    assert_eq!(ids_at(&run), vec![(2, "python.deserialization.pickle")]);
     assert_eq!(run.durations_ms.len(), 2);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use provenance_core::ReportMode;
 use provenance_core::line::ChangeType;
-use provenance_detect::{ANY_LANGUAGE, DetectInput, Detector, PatternDetector};
+use provenance_detect::{ANY_LANGUAGE, DetectInput, Detector, DetectorSet, PatternDetector};
 
 use common::{line, path_for_language};
 
@@ -66,21 +66,31 @@ fn every_rule_has_positive_and_negative_examples_and_complete_metadata() {
 #[test]
 fn a_rule_does_not_fire_on_lines_of_another_language() {
     let detector = PatternDetector::bundled().unwrap();
-    let ids = rule_ids_on_line_one(&detector, "go", "let v = unsafe { *ptr };");
-    assert!(!ids.iter().any(|id| id == "rust.unsafe.block"), "{ids:?}");
+    let ids = rule_ids_on_line_one(&detector, "go", "rows, err := db.Query(\"SELECT * FROM users WHERE id = \" + id)");
+    assert!(ids.iter().any(|id| id.starts_with("go.")), "{ids:?}");
+    assert!(!ids.iter().any(|id| !id.starts_with("go.")), "{ids:?}");
 }
 
 #[test]
 fn the_bundled_pack_covers_the_required_languages_and_categories() {
-    let detector = PatternDetector::bundled().unwrap();
-    let rules = detector.rules();
+    let rules = DetectorSet::bundled().unwrap().rules();
     for language in ["python", "javascript", "typescript", "go", "java", "ruby", "rust", "shell", "github-actions"] {
-        assert!(rules.iter().any(|r| r.applies_to(Some(language))), "no rule for {language}");
+        assert!(rules.iter().any(|r| r.languages.iter().any(|l| l == language)), "no rule for {language}");
     }
-    for category in
-        ["sqli", "code_execution", "command_injection", "deserialization", "tls", "crypto", "secrets", "unsafe"]
-    {
-        assert!(rules.iter().any(|r| r.spec().category == category), "no rule in {category}");
+    for category in [
+        "sqli",
+        "code_execution",
+        "command_injection",
+        "deserialization",
+        "tls",
+        "crypto",
+        "secrets",
+        "unsafe",
+        "ssrf",
+        "path_traversal",
+        "ci",
+    ] {
+        assert!(rules.iter().any(|r| r.category == category), "no rule in {category}");
     }
 }
 

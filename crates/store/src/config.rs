@@ -104,6 +104,34 @@ pub struct Settings {
     pub limits: IngestLimits,
     /// Job processing.
     pub worker: WorkerSettings,
+    /// Rules and detectors beyond the bundled rule pack. The API (capabilities, `POST
+    /// /v1/detect`) and the workers must be given the same.
+    pub detectors: DetectorSettings,
+}
+
+/// Rules and detectors beyond the bundled rule pack (`[detectors]` in the TOML file).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DetectorSettings {
+    /// Directories of extra rule files (`*.yaml`, `*.yml`): pattern rule files and ast-grep
+    /// rule files, loaded with the bundled pack.
+    pub rules_dirs: Vec<PathBuf>,
+    /// External detectors (`[[detectors.external]]`, `name` and `program`), each an executable
+    /// speaking the `provenance.detector/v1` protocol.
+    pub external: Vec<ExternalDetectorSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExternalDetectorSettings {
+    pub name: String,
+    pub program: PathBuf,
+}
+
+impl DetectorSettings {
+    /// The external detectors as `(name, program)`.
+    pub fn external_programs(&self) -> Vec<(String, PathBuf)> {
+        self.external.iter().map(|e| (e.name.clone(), e.program.clone())).collect()
+    }
 }
 
 impl Default for Settings {
@@ -127,6 +155,7 @@ impl Default for Settings {
             public_base_url: String::new(),
             limits: IngestLimits::default(),
             worker: WorkerSettings::default(),
+            detectors: DetectorSettings::default(),
         }
     }
 }

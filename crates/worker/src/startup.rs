@@ -28,7 +28,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
 
     let w = &settings.worker;
     let pipeline = Arc::new(Pipeline {
-        detectors: Arc::new(DetectorSet::bundled().context("loading the bundled rule pack")?),
+        detectors: Arc::new(
+            DetectorSet::configured(&settings.detectors.rules_dirs, &settings.detectors.external_programs())
+                .context("loading the detectors")?,
+        ),
         signing_key: Arc::new(keyring.signing_key().clone()),
         policy: Policy::default(),
         detect_budget: Duration::from_secs(w.detect_budget_seconds),

@@ -2,6 +2,7 @@
 
 pub mod analyses;
 pub mod api_keys;
+pub mod detect;
 pub mod detectors;
 pub mod docs;
 pub mod health;
@@ -34,6 +35,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/analysis/{id}/bundle", get(results::bundle))
         .route("/v1/analysis/{id}/sarif", get(results::sarif))
         .route("/v1/detectors/capabilities", get(detectors::capabilities))
+        .route(
+            "/v1/detect",
+            post(detect::detect).layer(DefaultBodyLimit::max(provenance_core::ingest::MAX_DETECT_BODY_BYTES + 1)),
+        )
         .route("/v1/keys", get(keys::list))
         .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))

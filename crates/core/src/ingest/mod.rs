@@ -18,7 +18,11 @@ use crate::line::{ChangeType, ChangedLine, DeclaredAttribution};
 use crate::names::{AgentId, CommitSha, RepoName, RepoPath};
 use crate::validation::{FieldError, ValidationErrors, pointer_token};
 
+mod snippet;
 mod wire;
+pub use snippet::{
+    DetectRequest, DetectSubmission, MAX_DETECT_BODY_BYTES, MAX_DETECT_CONTENT_BYTES, parse_detect_request,
+};
 pub use wire::{
     IngestLimits, PrNumber, ProvenanceData, SubmitAnalysisRequest, WireAttribution, WireChangedLine, WireFile,
 };
