@@ -230,28 +230,46 @@ fi
 grep '^lines ' "$CORPUS/MANIFEST" | sed 's/^/    /' >&2
 
 # --- c. PR-sized input ---------------------------------------------------------------------------
-if [[ ! -f "$PR/pr.diff" ]]; then
+PR_SPEC="pr-v2: 6 python (4 with a risky call in the window), 2 javascript, 2 go; 20 added lines each"
+if [[ ! -f "$PR/pr.diff" ]] || [[ "$(cat "$PR/SPEC" 2>/dev/null)" != "$PR_SPEC" ]]; then
   log "making the PR input in $PR"
   rm -rf "$PR" && mkdir -p "$PR"
-  "$PY" - "$CORPUS" "$PR" <<'PYEOF'
-import subprocess, sys, tempfile
+  "$PY" - "$CORPUS" "$PR" "$PR_SPEC" <<'PYEOF'
+import re, subprocess, sys, tempfile
 from pathlib import Path
 
-corpus, pr = Path(sys.argv[1]), Path(sys.argv[2])
+corpus, pr, spec = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 PICK = {"python": 6, "javascript": 2, "go": 2}
+RISKY_PICK = {"python": 4}  # of which: files whose added window holds a risky call
 ADDED = 20  # consecutive lines per file treated as added
+# A tool-neutral choice of "risky" code for the PR windows, so the comparison has findings to
+# agree on: calls either tool's rules are about.
+RISKY = re.compile(r"\b(?:eval|exec|os\.system|os\.popen|pickle\.loads?)\(|\bshell=True")
 files = [line.split(maxsplit=2)[1:] for line in (corpus / "MANIFEST").read_text().splitlines()
          if line.startswith("file ")]
-chosen = []
+chosen, window_start = [], {}
+def spread(cands, k):
+    return [cands[(2 * i + 1) * len(cands) // (2 * k)] for i in range(k)] if k else []
 for lang, k in PICK.items():
     cands = [rel for n, rel in files if rel.startswith(lang + "/") and 150 <= int(n) <= 1500]
-    chosen += [cands[(2 * i + 1) * len(cands) // (2 * k)] for i in range(k)]
+    risky = {}
+    for rel in cands:
+        for i, line in enumerate((corpus / rel).read_text(encoding="utf-8").splitlines()):
+            if RISKY.search(line) and not line.lstrip().startswith("#"):
+                risky[rel] = max(0, i - 5)
+                break
+    r = min(RISKY_PICK.get(lang, 0), len(risky))
+    picked = spread(sorted(risky), r) + spread([c for c in cands if c not in risky], k - r)
+    for rel in picked:
+        if rel in risky:
+            window_start[rel] = risky[rel]
+    chosen += picked
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
     for rel in chosen:
         text = (corpus / rel).read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
-        start = len(lines) // 3  # 0-based first added line
+        start = min(window_start.get(rel, len(lines) // 3), len(lines) - ADDED)  # 0-based first added line
         for d, content in ((tmp / "old" / rel, "".join(lines[:start] + lines[start + ADDED:])),
                            (tmp / "new" / rel, text), (pr / rel, text)):
             d.parent.mkdir(parents=True, exist_ok=True)
@@ -274,6 +292,7 @@ if added != ADDED * len(chosen):
 (pr / "pr.diff").write_text(diff, encoding="utf-8")
 (pr / "FILES").write_text("".join(f"{rel}\n" for rel in chosen))
 (pr / ".semgrepignore").write_text("")
+(pr / "SPEC").write_text(spec)
 print(f"{len(chosen)} files, {added} added lines", file=sys.stderr)
 PYEOF
 fi

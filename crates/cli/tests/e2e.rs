@@ -115,6 +115,22 @@ async fn the_acceptance_payload_runs_to_a_verified_decision_citing_the_sql_injec
         .iter()
         .any(|r| r["finding_ids"].as_array().is_some_and(|ids| ids.contains(&sqli["id"])));
     assert!(cited, "the decision cites the finding: {decision}");
+    // Both engines ran, and the decision records each rule-pack digest the server advertises.
+    let caps: Value = s.get_json("/v1/detectors/capabilities").await;
+    let advertised: Vec<(&str, &str)> = caps["detectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap(), d["rulepack_sha256"].as_str().unwrap()))
+        .collect();
+    let recorded: Vec<(&str, &str)> = decision["detectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap(), d["rulepack_sha256"].as_str().unwrap()))
+        .collect();
+    assert_eq!(recorded, advertised);
+    assert_eq!(recorded.len(), 2);
 
     let lines = s.get_json(&format!("/v1/analysis/{id}/lines")).await;
     assert_eq!(lines["items"][0]["attribution"]["contributor"], "ai");

@@ -88,10 +88,24 @@ pub const REDACTION_MARK: &str = "****";
 pub struct PatternDetector {
     capabilities: Capabilities,
     rules: Vec<PatternRule>,
-    /// The rules that apply to each language named by some rule, with their prefilter.
+    /// The rules written for each language named by some rule, with their prefilter.
     by_language: HashMap<String, LazyGroup>,
-    /// The rules for a line of any other (or no) language: the `any` rules.
-    other_languages: LazyGroup,
+    /// The `any` rules, which apply to every line (of any language, or none), with theirs: one
+    /// prefilter for them all instead of a copy in every language's.
+    any_language: LazyGroup,
+}
+
+/// The rule groups for a line: its language's (if a rule names it) and the `any` rules'.
+#[derive(Clone, Copy)]
+struct Groups<'a> {
+    language: Option<&'a RuleGroup>,
+    any: &'a RuleGroup,
+}
+
+impl Groups<'_> {
+    fn is_empty(&self) -> bool {
+        self.language.is_none_or(|g| g.rules.is_empty()) && self.any.rules.is_empty()
+    }
 }
 
 /// A language's rules, and their [`RuleGroup`] once built. The bundled pack builds a language's
@@ -144,7 +158,6 @@ impl RuleGroup {
 
     /// The rules (indexes into `PatternDetector::rules`) with a pattern that matches `text`.
     fn candidates(&self, text: &str, out: &mut Vec<usize>) {
-        out.clear();
         if self.rules.is_empty() {
             return;
         }
@@ -224,7 +237,7 @@ impl PatternDetector {
     /// A detector over the given rules (e.g. the bundled ones plus `--rules DIR`).
     pub fn new(rules: Vec<PatternRule>) -> Result<Self, RulePackError> {
         let detector = Self::new_lazy(rules)?;
-        for group in detector.by_language.values().chain([&detector.other_languages]) {
+        for group in detector.by_language.values().chain([&detector.any_language]) {
             let built = RuleGroup::new(&detector.rules, group.rules.clone())?;
             let _ = group.built.set(built);
         }
@@ -245,7 +258,12 @@ impl PatternDetector {
         let languages: BTreeSet<&str> =
             rules.iter().flat_map(|r| r.spec().languages.iter().map(String::as_str)).collect();
         let group = |language: Option<&str>| LazyGroup {
-            rules: (0..rules.len()).filter(|&i| rules[i].applies_to(language)).collect(),
+            rules: (0..rules.len())
+                .filter(|&i| match language {
+                    Some(_) => !rules[i].is_any_language() && rules[i].applies_to(language),
+                    None => rules[i].is_any_language(),
+                })
+                .collect(),
             built: Arc::default(),
         };
         let by_language = languages
@@ -253,8 +271,8 @@ impl PatternDetector {
             .filter(|l| *l != ANY_LANGUAGE)
             .map(|language| (language.to_string(), group(Some(language))))
             .collect();
-        let other_languages = group(None);
-        Ok(Self { capabilities, rules, by_language, other_languages })
+        let any_language = group(None);
+        Ok(Self { capabilities, rules, by_language, any_language })
     }
 
     /// The detector with the bundled rule pack. The pack is parsed and compiled once per process.
@@ -267,10 +285,17 @@ impl PatternDetector {
         &self.rules
     }
 
-    /// The rules that apply to a line of this (normalised) language, with their prefilter
-    /// (built now if it was not yet).
-    fn group(&self, language: Option<&str>) -> &RuleGroup {
-        let lazy = language.and_then(|l| self.by_language.get(l)).unwrap_or(&self.other_languages);
+    /// The rule groups that apply to a line of this (normalised) language: its own, if any
+    /// rule names it, and the `any` rules.
+    fn groups(&self, language: Option<&str>) -> Groups<'_> {
+        Groups {
+            language: language.and_then(|l| self.by_language.get(l)).map(|lazy| self.built(lazy)),
+            any: self.built(&self.any_language),
+        }
+    }
+
+    /// A group's prefilter, built now if it was not yet.
+    fn built<'a>(&'a self, lazy: &'a LazyGroup) -> &'a RuleGroup {
         lazy.built.get_or_init(|| {
             // Only the bundled pack builds lazily, and the test suite builds each of its groups;
             // should one still fail, every rule is a candidate: slower, never wrong.
@@ -279,15 +304,16 @@ impl PatternDetector {
         })
     }
 
-    /// Build the prefilter of one language (`none`: lines of no language) now; returns how many
-    /// rules it covers.
+    /// Build the prefilters a line of `language` needs (`none`: a line of no language) now;
+    /// returns how many rules they cover.
     pub fn prefilter_for(&self, language: &str) -> usize {
-        self.group((language != "none").then_some(language)).rules.len()
+        let groups = self.groups((language != "none").then_some(language));
+        groups.language.map_or(0, |g| g.rules.len()) + groups.any.rules.len()
     }
 
     /// Build every language's prefilter now (the test suite checks the bundled pack's).
     pub fn build_all_prefilters(&self) -> Result<(), RulePackError> {
-        for lazy in self.by_language.values().chain([&self.other_languages]) {
+        for lazy in self.by_language.values().chain([&self.any_language]) {
             if lazy.built.get().is_none() {
                 let _ = lazy.built.set(RuleGroup::new(&self.rules, lazy.rules.clone())?);
             }
@@ -299,14 +325,18 @@ impl PatternDetector {
     /// scratch space, kept by the caller so a scan allocates it once.
     fn scan_line(
         &self,
-        group: &RuleGroup,
+        groups: Groups<'_>,
         candidates: &mut Vec<usize>,
         at: (&RepoPath, u32),
         text: &str,
         out: &mut Vec<Detection>,
     ) {
         let (path, line_number) = at;
-        group.candidates(text, candidates);
+        candidates.clear();
+        if let Some(group) = groups.language {
+            group.candidates(text, candidates);
+        }
+        groups.any.candidates(text, candidates);
         if candidates.is_empty() {
             return;
         }
@@ -373,8 +403,8 @@ impl Detector for PatternDetector {
             if let Some(file) = files.get(path) {
                 // The whole file at head: scan the lines the report mode keeps.
                 let language = lines.iter().find_map(|l| declared_language(l)).or_else(|| inferred_language(path));
-                let group = self.group(language.as_deref());
-                if group.rules.is_empty() {
+                let groups = self.groups(language.as_deref());
+                if groups.is_empty() {
                     continue;
                 }
                 let changed: BTreeSet<u32> =
@@ -395,7 +425,7 @@ impl Detector for PatternDetector {
                     if Instant::now() >= deadline {
                         return incomplete(detections);
                     }
-                    self.scan_line(group, &mut candidates, (path, line_number), text, &mut detections);
+                    self.scan_line(groups, &mut candidates, (path, line_number), text, &mut detections);
                 }
             } else {
                 // No file content: scan the submitted content of lines that exist at head.
@@ -405,8 +435,8 @@ impl Detector for PatternDetector {
                     }
                     let Some(content) = line.content.as_deref() else { continue };
                     let language = declared_language(line).or_else(|| inferred_language(path));
-                    let group = self.group(language.as_deref());
-                    if group.rules.is_empty() {
+                    let groups = self.groups(language.as_deref());
+                    if groups.is_empty() {
                         continue;
                     }
                     for (offset, text) in content.lines().enumerate() {
@@ -414,7 +444,7 @@ impl Detector for PatternDetector {
                             return incomplete(detections);
                         }
                         let line_number = line.line_number.saturating_add(u32::try_from(offset).unwrap_or(u32::MAX));
-                        self.scan_line(group, &mut candidates, (path, line_number), text, &mut detections);
+                        self.scan_line(groups, &mut candidates, (path, line_number), text, &mut detections);
                     }
                 }
             }

@@ -208,6 +208,11 @@ impl PatternRule {
         self.any_language || language.is_some_and(|l| self.spec.languages.iter().any(|x| x == l))
     }
 
+    /// Whether the rule applies to every line (`languages: [any]`).
+    pub fn is_any_language(&self) -> bool {
+        self.any_language
+    }
+
     /// The rule's positive regexes, as written (after `{{var}}` expansion).
     pub(crate) fn pattern_sources(&self) -> impl Iterator<Item = &str> {
         self.spec.pattern.iter().chain(&self.spec.patterns).map(String::as_str)
