@@ -1,5 +1,11 @@
 //! Provenance detectors (SPEC §4): engines that find risky code in changed lines, and the
-//! bundled rule pack.
+//! bundled rule pack. Three engines:
+//!
+//! * `pattern` ([`PatternDetector`]) — regex rules per line, secrets with entropy checks and
+//!   redaction (`rules/*.yaml`);
+//! * `ast-grep` ([`StructuralDetector`]) — ast-grep rules over tree-sitter syntax trees, each
+//!   file parsed once, files no rule can match skipped before parsing (`rules/structural/`);
+//! * `external` ([`ExternalDetector`]) — any executable speaking `provenance.detector/v1`.
 //!
 //! The API is synchronous — the worker calls it on a blocking thread. Every detector gets a
 //! deadline, checks it between lines, and when it passes returns what it found so far with

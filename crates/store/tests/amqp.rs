@@ -613,7 +613,14 @@ async fn recovers_from_a_dropped_connection_an_outage_and_a_partition() {
     .await;
 
     Publisher::publish(publisher.as_ref(), &row(JOBS, "after", b"2")).await.expect("confirmed after recovery");
-    let d = tokio::time::timeout(RECEIVE_TIMEOUT, waiting).await.expect("in time").expect("task").expect("receive");
+    let mut d = tokio::time::timeout(RECEIVE_TIMEOUT, waiting).await.expect("in time").expect("task").expect("receive");
+    if d.key == "first" {
+        // An ack is not confirmed by the broker: the first job's ack can still have been in
+        // flight when the link dropped, and then the job comes back (at least once, never lost).
+        assert!(d.attempts >= 2, "a redelivery counts as another attempt");
+        queue.ack(&d).await.expect("ack");
+        d = receive(&queue).await;
+    }
     assert_eq!(d.key, "after");
     assert_eq!(d.attempts, 1);
     queue.ack(&d).await.expect("ack");
