@@ -34,3 +34,7 @@ bench-roundtrip:
 # Detector benchmark: `provenance scan` vs Semgrep on a ~150k-line corpus and a PR-sized diff.
 bench-detect:
     bash scripts/bench-detect.sh
+
+# Fuzz the diff parser for SECONDS (nightly + cargo-fuzz, installed if missing).
+fuzz SECONDS="600":
+    bash scripts/fuzz.sh {{SECONDS}}

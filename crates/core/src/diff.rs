@@ -166,18 +166,19 @@ fn flush_run(path: &str, removed: &mut Vec<&HunkLine>, added: &mut Vec<&HunkLine
     added.clear();
 }
 
-/// Splits on `\n`, dropping a `\r` that directly precedes it.
+/// Splits on `\n`, dropping the `\r`s that directly precede it (or end the text: a CRLF diff
+/// whose last line lost its `\n`), so no line's content ends in a carriage return.
 fn split_lines(text: &str) -> Vec<&str> {
     let mut lines = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
         match rest.split_once('\n') {
             Some((line, tail)) => {
-                lines.push(line.strip_suffix('\r').unwrap_or(line));
+                lines.push(line.trim_end_matches('\r'));
                 rest = tail;
             }
             None => {
-                lines.push(rest);
+                lines.push(rest.trim_end_matches('\r'));
                 rest = "";
             }
         }
@@ -681,100 +682,101 @@ fn parse_quoted(s: &str) -> Option<(String, &str)> {
     None
 }
 
+/// Renders files as git-style unified diff text (`diff --git` headers, mode, rename and copy
+/// lines, `---`/`+++` markers, hunks, `\ No newline at end of file`), quoting unusual paths as
+/// git does. [`parse_unified_diff`] reads it back to the same files (a property test checks).
+pub fn render_unified_diff(files: &[FileDiff]) -> String {
+    fn quote(path: &str) -> String {
+        // Git quotes only unusual bytes; a space is quoted here too, so two unquoted paths
+        // (`diff --git a/x b/y`, `Binary files a/x and b/y differ`) never split ambiguously.
+        let needs = path.bytes().any(|b| b == b'"' || b == b'\\' || b == b' ' || !(0x21..0x7f).contains(&b));
+        if !needs {
+            return path.to_owned();
+        }
+        let mut out = String::from("\"");
+        for b in path.bytes() {
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\t' => out.push_str("\\t"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => out.push_str(&format!("\\{b:03o}")),
+            }
+        }
+        out.push('"');
+        out
+    }
+    fn side(path: Option<&str>, prefix: &str) -> String {
+        match path {
+            Some(p) => quote(&format!("{prefix}{p}")),
+            None => "/dev/null".to_owned(),
+        }
+    }
+    fn marker(path: Option<&str>, prefix: &str) -> String {
+        let tab = if path.is_some_and(|p| p.contains(' ')) { "\t" } else { "" };
+        format!("{}{tab}", side(path, prefix))
+    }
+
+    let mut out = String::new();
+    for f in files {
+        let (old, new) = (f.old_path.as_deref(), f.new_path.as_deref());
+        out.push_str(&format!("diff --git {} {}\n", side(old.or(new), "a/"), side(new.or(old), "b/")));
+        // Every mode the file has, in the line git uses for its shape.
+        if let Some(m) = &f.old_mode {
+            let word = if new.is_none() { "deleted file mode" } else { "old mode" };
+            out.push_str(&format!("{word} {m}\n"));
+        }
+        if let Some(m) = &f.new_mode {
+            let word = if old.is_none() { "new file mode" } else { "new mode" };
+            out.push_str(&format!("{word} {m}\n"));
+        }
+        for (flag, word) in [(f.is_rename, "rename"), (f.is_copy, "copy")] {
+            if flag {
+                out.push_str("similarity index 90%\n");
+                if let Some(old) = old {
+                    out.push_str(&format!("{word} from {}\n", quote(old)));
+                }
+                if let Some(new) = new {
+                    out.push_str(&format!("{word} to {}\n", quote(new)));
+                }
+            }
+        }
+        out.push_str("index 1111111..2222222\n");
+        if f.is_binary {
+            out.push_str(&format!("Binary files {} and {} differ\n", side(old, "a/"), side(new, "b/")));
+            continue;
+        }
+        out.push_str(&format!("--- {}\n+++ {}\n", marker(old, "a/"), marker(new, "b/")));
+        for h in &f.hunks {
+            let section = if h.section.is_empty() { String::new() } else { format!(" {}", h.section) };
+            out.push_str(&format!(
+                "@@ -{},{} +{},{} @@{section}\n",
+                h.old_start, h.old_count, h.new_start, h.new_count
+            ));
+            for l in &h.lines {
+                let m = match l.kind {
+                    LineKind::Context => ' ',
+                    LineKind::Added => '+',
+                    LineKind::Removed => '-',
+                };
+                out.push_str(&format!("{m}{}\n", l.content));
+                if l.no_newline_at_eof {
+                    out.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Renders files back to git-style unified diff text (always with `---`/`+++` lines).
     fn render(files: &[FileDiff]) -> String {
-        fn quote(path: &str) -> String {
-            let needs = path.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b));
-            if !needs {
-                return path.to_owned();
-            }
-            let mut out = String::from("\"");
-            for b in path.bytes() {
-                match b {
-                    b'"' => out.push_str("\\\""),
-                    b'\\' => out.push_str("\\\\"),
-                    b'\t' => out.push_str("\\t"),
-                    b'\n' => out.push_str("\\n"),
-                    b'\r' => out.push_str("\\r"),
-                    0x20..=0x7e => out.push(char::from(b)),
-                    _ => out.push_str(&format!("\\{b:03o}")),
-                }
-            }
-            out.push('"');
-            out
-        }
-        fn side(path: Option<&str>, prefix: &str) -> String {
-            match path {
-                Some(p) => quote(&format!("{prefix}{p}")),
-                None => "/dev/null".to_owned(),
-            }
-        }
-        fn marker(path: Option<&str>, prefix: &str) -> String {
-            let tab = if path.is_some_and(|p| p.contains(' ')) { "\t" } else { "" };
-            format!("{}{tab}", side(path, prefix))
-        }
-
-        let mut out = String::new();
-        for f in files {
-            let (old, new) = (f.old_path.as_deref(), f.new_path.as_deref());
-            out.push_str(&format!("diff --git {} {}\n", side(old.or(new), "a/"), side(new.or(old), "b/")));
-            match (old, new) {
-                (None, _) => {
-                    if let Some(m) = &f.new_mode {
-                        out.push_str(&format!("new file mode {m}\n"));
-                    }
-                }
-                (_, None) => {
-                    if let Some(m) = &f.old_mode {
-                        out.push_str(&format!("deleted file mode {m}\n"));
-                    }
-                }
-                _ => {
-                    if let Some(m) = &f.old_mode {
-                        out.push_str(&format!("old mode {m}\n"));
-                    }
-                    if let Some(m) = &f.new_mode {
-                        out.push_str(&format!("new mode {m}\n"));
-                    }
-                }
-            }
-            for (flag, word) in [(f.is_rename, "rename"), (f.is_copy, "copy")] {
-                if flag {
-                    out.push_str("similarity index 90%\n");
-                    out.push_str(&format!("{word} from {}\n", quote(old.unwrap_or_default())));
-                    out.push_str(&format!("{word} to {}\n", quote(new.unwrap_or_default())));
-                }
-            }
-            out.push_str("index 1111111..2222222\n");
-            if f.is_binary {
-                out.push_str(&format!("Binary files {} and {} differ\n", side(old, "a/"), side(new, "b/")));
-                continue;
-            }
-            out.push_str(&format!("--- {}\n+++ {}\n", marker(old, "a/"), marker(new, "b/")));
-            for h in &f.hunks {
-                let section = if h.section.is_empty() { String::new() } else { format!(" {}", h.section) };
-                out.push_str(&format!(
-                    "@@ -{},{} +{},{} @@{section}\n",
-                    h.old_start, h.old_count, h.new_start, h.new_count
-                ));
-                for l in &h.lines {
-                    let m = match l.kind {
-                        LineKind::Context => ' ',
-                        LineKind::Added => '+',
-                        LineKind::Removed => '-',
-                    };
-                    out.push_str(&format!("{m}{}\n", l.content));
-                    if l.no_newline_at_eof {
-                        out.push_str("\\ No newline at end of file\n");
-                    }
-                }
-            }
-        }
-        out
+        render_unified_diff(files)
     }
 
     /// Builds a hunk from lines written as in a diff (`+x`, `-x`, ` x`, and `\` to mark the
