@@ -545,3 +545,72 @@ async fn detect_refuses_bad_input_with_problems_naming_the_field() {
     assert_eq!(anonymous.status(), 401);
     s.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn commit_metadata_attributes_the_lines_of_each_commit() {
+    let s = TestServer::start().await;
+    let line = |path: &str, n: u32, commit: Option<&str>, declared_human: bool| {
+        let mut attribution = serde_json::Map::new();
+        if let Some(c) = commit {
+            attribution.insert("commit_sha".into(), c.into());
+        }
+        if declared_human {
+            attribution.insert("contributor".into(), "human".into());
+        }
+        serde_json::json!({"file_path": path, "line_number": n, "change_type": "added", "content": "x = 1",
+            "attribution": attribution})
+    };
+    let body = serde_json::json!({
+        "repo": "acme/shop", "pr_number": 7, "base_sha": "a".repeat(40), "head_sha": "b".repeat(40),
+        "provenance_data": {"changed_lines": [
+            line("app/trailer.py", 1, Some("c1c1c1c"), false),
+            line("app/bot.py", 1, Some("c2c2c2c2c2"), false),
+            line("app/footer.py", 1, Some("c3c3c3c"), false),
+            line("app/person.py", 1, Some("c4c4c4c"), false),
+            line("app/declared_human.py", 1, Some("c1c1c1c"), true),
+            line("app/no_commit.py", 1, None, false),
+        ]},
+        "attribution_sources": [
+            {"type": "commit", "sha": "c1c1c1c1c1", "author_name": "Ada", "author_email": "ada@example.com",
+             "message": "Add retries\n\nCo-Authored-By: Claude <noreply@anthropic.com>"},
+            {"type": "commit", "sha": "c2c2c2c2c2", "author_name": "copilot-swe-agent[bot]",
+             "author_email": "198982749+Copilot@users.noreply.github.com", "message": "Initial plan"},
+            {"type": "commit", "sha": "c3c3c3c3c3", "author_name": "Ada", "author_email": "ada@example.com",
+             "message": "Refactor\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)\n\nSee #12."},
+            {"type": "commit", "sha": "c4c4c4c4c4", "author_name": "Grace", "author_email": "grace@example.com",
+             "message": "Fix typo"},
+        ],
+    });
+    let r = s.post("/v1/analysis", body.to_string()).await;
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["analysis_id"].as_str().unwrap().to_string();
+    s.wait_completed(&id).await;
+    let lines = s.get_json(&format!("/v1/analysis/{id}/lines?limit=50")).await;
+    let by_path = |p: &str| -> Value {
+        lines["items"].as_array().unwrap().iter().find(|l| l["file_path"] == p).unwrap()["attribution"].clone()
+    };
+    let summary = |p: &str| {
+        let a = by_path(p);
+        (
+            a["contributor"].as_str().unwrap().to_string(),
+            a["agent_id"].as_str().map(str::to_string),
+            a["source"].as_str().unwrap().to_string(),
+            a["confidence"].as_f64().unwrap(),
+        )
+    };
+    assert_eq!(summary("app/trailer.py"), ("ai".into(), Some("claude-code".into()), "trailer".into(), 0.8));
+    assert_eq!(summary("app/bot.py"), ("ai".into(), Some("github-copilot".into()), "bot_author".into(), 0.8));
+    assert_eq!(summary("app/footer.py"), ("ai".into(), Some("claude-code".into()), "footer".into(), 0.6));
+    assert_eq!(summary("app/person.py"), ("unknown".into(), None, "none".into(), 0.0));
+    assert_eq!(summary("app/declared_human.py").0, "human", "a declared person stays a person");
+    assert_eq!(summary("app/no_commit.py").1, None, "several commits and none named: no guess");
+
+    let bad = body.to_string().replace("\"c4c4c4c4c4\"", "\"not-a-sha\"");
+    assert_problem(s.post("/v1/analysis", bad).await, 422, "/attribution_sources/3/sha").await;
+    let unknown = body
+        .to_string()
+        .replace("\"sha\":\"c4c4c4c4c4\",\"type\":\"commit\"", "\"sha\":\"c4c4c4c4c4\",\"type\":\"fax\"");
+    assert_ne!(unknown, body.to_string());
+    assert_problem(s.post("/v1/analysis", unknown).await, 400, "/attribution_sources/3/type").await;
+    s.server.stop().await.unwrap();
+}

@@ -10,6 +10,7 @@ pub mod digest;
 pub mod dsse;
 pub mod finding;
 pub mod id;
+pub mod identity;
 pub mod ingest;
 pub mod language;
 pub mod line;

@@ -69,7 +69,12 @@ impl Pipeline {
         let t = Instant::now();
         let mut lines = input.lines;
         for line in &mut lines {
-            line.attribution = resolve_attribution(line);
+            // What the line declares, unless submission already resolved something stronger
+            // (commit metadata is read at submission and not stored separately).
+            let declared = resolve_attribution(line);
+            if declared.confidence >= line.attribution.confidence {
+                line.attribution = declared;
+            }
         }
         timings.insert("attribution".to_string(), t.elapsed().as_millis() as u64);
 

@@ -13,6 +13,7 @@ use crate::attribution::{Attribution, Contributor, resolve_attribution};
 use crate::diff;
 use crate::digest::canonical_value_sha256;
 use crate::id::{AnalysisId, TenantId};
+use crate::identity::{CommitInfo, KNOWN_AGENTS, commit_attribution};
 use crate::language::{infer_language, normalise_language};
 use crate::line::{ChangeType, ChangedLine, DeclaredAttribution};
 use crate::names::{AgentId, CommitSha, RepoName, RepoPath};
@@ -24,7 +25,8 @@ pub use snippet::{
     DetectRequest, DetectSubmission, MAX_DETECT_BODY_BYTES, MAX_DETECT_CONTENT_BYTES, parse_detect_request,
 };
 pub use wire::{
-    IngestLimits, PrNumber, ProvenanceData, SubmitAnalysisRequest, WireAttribution, WireChangedLine, WireFile,
+    IngestLimits, PrNumber, ProvenanceData, SubmitAnalysisRequest, WireAttribution, WireAttributionSource,
+    WireChangedLine, WireFile,
 };
 
 /// Why a submission was refused.
@@ -210,8 +212,10 @@ fn validate(
     }
 
     let files = validate_files(&mut errors, req.files.as_deref().unwrap_or_default(), limits)?;
+    let commits = validate_commits(&mut errors, req.attribution_sources.as_deref().unwrap_or_default());
 
     errors.into_result(())?;
+    attribute_from_commits(&mut lines, &commits);
     let (Some(repo), Some(pr_number), Some(base_sha), Some(head_sha)) = (repo, pr_number, base_sha, head_sha) else {
         unreachable!("every missing required field was reported as an error above")
     };
@@ -230,6 +234,68 @@ fn validate(
         inputs_sha256,
         created_at: now,
     })
+}
+
+/// The most `attribution_sources` one submission may carry.
+const MAX_ATTRIBUTION_SOURCES: usize = 1_000;
+
+fn validate_commits(errors: &mut ValidationErrors, sources: &[WireAttributionSource]) -> Vec<CommitInfo> {
+    if sources.len() > MAX_ATTRIBUTION_SOURCES {
+        errors.push("/attribution_sources", format!("more than {MAX_ATTRIBUTION_SOURCES} entries"));
+        return Vec::new();
+    }
+    let mut commits = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let WireAttributionSource::Commit { sha, author_name, author_email, message } = source;
+        let at = format!("/attribution_sources/{i}");
+        if CommitSha::parse(sha).is_err() {
+            errors.push(format!("{at}/sha"), "must be a commit sha (4 to 64 hex characters)");
+            continue;
+        }
+        if message.len() > 64 * 1024 {
+            errors.push(format!("{at}/message"), "must be at most 64 KiB");
+            continue;
+        }
+        commits.push(CommitInfo {
+            sha: sha.to_ascii_lowercase(),
+            author_name: author_name.clone(),
+            author_email: author_email.clone(),
+            message: message.clone(),
+        });
+    }
+    commits
+}
+
+/// Give each line the attribution its commit's metadata implies, where that is stronger than
+/// what it has: the commit the line names (`attribution.commit_sha`, any unambiguous prefix),
+/// or the only commit when there is one.
+fn attribute_from_commits(lines: &mut [ChangedLine], commits: &[CommitInfo]) {
+    if commits.is_empty() {
+        return;
+    }
+    let resolved: Vec<(&str, Option<Attribution>)> =
+        commits.iter().map(|c| (c.sha.as_str(), commit_attribution(c, KNOWN_AGENTS))).collect();
+    for line in lines.iter_mut() {
+        let named = line.declared.as_ref().and_then(|d| d.commit_sha.as_deref()).map(str::to_ascii_lowercase);
+        let from_commit = match named {
+            Some(sha) => {
+                let mut matching = resolved.iter().filter(|(c, _)| c.starts_with(&sha) || sha.starts_with(c));
+                match (matching.next(), matching.next()) {
+                    (Some((_, a)), None) => a.clone(),
+                    _ => None,
+                }
+            }
+            None if resolved.len() == 1 => resolved[0].1.clone(),
+            None => None,
+        };
+        // Stronger sources win; a person's declared authorship is never overridden.
+        if let Some(a) = from_commit
+            && a.confidence > line.attribution.confidence
+            && line.attribution.contributor != Contributor::Human
+        {
+            line.attribution = a;
+        }
+    }
 }
 
 fn too_many(limit: &'static str, pointer: &str, max: usize) -> IngestError {

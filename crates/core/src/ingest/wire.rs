@@ -67,6 +67,27 @@ pub struct SubmitAnalysisRequest {
     /// Free-form metadata stored with the analysis (JSON object).
     #[schema(value_type = Object)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Documents about who wrote the change. Today: `{"type": "commit", "sha", "author_name",
+    /// "author_email", "message"}` for the commits of the pull request, whose trailers, bot
+    /// authors and tool footers attribute the lines of that commit (lines name it in
+    /// `attribution.commit_sha`; with a single commit, every line).
+    pub attribution_sources: Option<Vec<WireAttributionSource>>,
+}
+
+/// One entry of `attribution_sources`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WireAttributionSource {
+    /// A commit of the pull request.
+    Commit {
+        sha: String,
+        #[serde(default)]
+        author_name: Option<String>,
+        #[serde(default)]
+        author_email: Option<String>,
+        #[serde(default)]
+        message: String,
+    },
 }
 
 /// A pull request number: a positive integer, or a string of digits.
