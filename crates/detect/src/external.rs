@@ -244,13 +244,15 @@ impl ExternalDetector {
             return Err(format!("`scan` replied in {:?}, not {EXTERNAL_PROTOCOL:?}", reply.protocol));
         }
 
+        let file_lines: HashMap<&str, Vec<&str>> =
+            texts.iter().map(|(path, (text, _))| (*path, text.lines().collect())).collect();
         let mut detections = Vec::new();
         for finding in reply.findings {
             // Only files it was given, only lines they have.
-            let Some((path, (text, changed))) = texts.get_key_value(finding.path.trim_start_matches("./")) else {
+            let Some((path, (_, changed))) = texts.get_key_value(finding.path.trim_start_matches("./")) else {
                 continue;
             };
-            let file_lines: Vec<&str> = text.lines().collect();
+            let file_lines = &file_lines[path];
             let last = u32::try_from(file_lines.len()).unwrap_or(u32::MAX);
             let start = finding.start_line;
             let end = finding.end_line.unwrap_or(start).max(start);

@@ -131,7 +131,7 @@ impl std::fmt::Debug for DetectorSet {
 impl DetectorSet {
     /// The bundled rule pack: the pattern engine and the structural engine.
     pub fn bundled() -> Result<Self, RulePackError> {
-        Ok(Self::new(vec![Box::new(PatternDetector::bundled()?), Box::new(StructuralDetector::bundled()?)]))
+        Self::bundled_with(&[])
     }
 
     /// The bundled rule pack, the rule files of `rule_dirs` and the external detectors
@@ -139,55 +139,21 @@ impl DetectorSet {
     pub fn configured(rule_dirs: &[PathBuf], external: &[(String, PathBuf)]) -> Result<Self, DetectorSetError> {
         let files = read_rule_dirs(rule_dirs)?;
         let docs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        let mut set = Self::bundled_with(&docs)?;
-        if !external.is_empty() {
-            let pattern_rules = load_rule_pack(
-                &BUNDLED_RULE_FILES
-                    .iter()
-                    .copied()
-                    .chain(docs.iter().copied().filter(|(_, t)| !is_structural_rule_file(t)))
-                    .collect::<Vec<_>>(),
-            )?;
-            let redactor = SecretRedactor::new(&pattern_rules);
-            for (name, program) in external {
-                if set.detectors.iter().any(|d| d.capabilities().name == *name) {
-                    return Err(DetectorSetError::DuplicateName(name.clone()));
-                }
-                set.detectors.push(Box::new(ExternalDetector::new(name, program, redactor.clone())?));
+        let (mut detectors, redactor) = rule_engines(&docs)?;
+        for (name, program) in external {
+            if detectors.iter().any(|d| d.capabilities().name == *name) {
+                return Err(DetectorSetError::DuplicateName(name.clone()));
             }
+            detectors.push(Box::new(ExternalDetector::new(name, program, redactor.clone())?));
         }
-        Ok(set)
+        Ok(Self::new(detectors))
     }
 
     /// The bundled rule pack plus more rule files, `(file name, YAML)` (e.g. `--rules DIR`).
     /// Files of ast-grep rule documents (with `language` and `rule`) go to the structural
     /// engine, the others to the pattern engine; rule ids must be unique across both.
     pub fn bundled_with(extra: &[(&str, &str)]) -> Result<Self, RulePackError> {
-        if extra.is_empty() {
-            return Self::bundled();
-        }
-        type RuleFiles<'a> = Vec<(&'a str, &'a str)>;
-        let (structural, pattern): (RuleFiles<'_>, RuleFiles<'_>) =
-            extra.iter().partition(|(_, text)| is_structural_rule_file(text));
-        let pattern_files: Vec<(&str, &str)> = BUNDLED_RULE_FILES.iter().copied().chain(pattern).collect();
-        let pattern_rules = load_rule_pack(&pattern_files)?;
-        let structural_files: Vec<(&str, &str)> =
-            BUNDLED_STRUCTURAL_RULE_FILES.iter().copied().chain(structural).collect();
-        let structural_rules = load_structural_rules(&structural_files)?;
-        for rule in &structural_rules {
-            if let Some(first) = pattern_rules.iter().find(|p| p.id() == rule.id()) {
-                return Err(RulePackError::DuplicateId {
-                    file: rule.source_file().to_string(),
-                    rule_id: rule.id().to_string(),
-                    first_file: first.source_file().to_string(),
-                });
-            }
-        }
-        let redactor = SecretRedactor::new(&pattern_rules);
-        Ok(Self::new(vec![
-            Box::new(PatternDetector::new(pattern_rules)?),
-            Box::new(StructuralDetector::new(structural_rules, redactor)?),
-        ]))
+        Ok(Self::new(rule_engines(extra)?.0))
     }
 
     pub fn new(detectors: Vec<Box<dyn Detector>>) -> Self {
@@ -238,6 +204,38 @@ impl DetectorSet {
         run.detections.dedup_by(|a, b| detection_key(a) == detection_key(b));
         run
     }
+}
+
+/// The pattern and structural engines over the bundled packs plus `extra` rule files, and the
+/// redactor of the pattern pack's secret rules (which other engines' output goes through).
+fn rule_engines(extra: &[(&str, &str)]) -> Result<(Vec<Box<dyn Detector>>, SecretRedactor), RulePackError> {
+    if extra.is_empty() {
+        let pattern = PatternDetector::bundled()?;
+        let redactor = SecretRedactor::new(pattern.rules());
+        return Ok((vec![Box::new(pattern), Box::new(StructuralDetector::bundled()?)], redactor));
+    }
+    type RuleFiles<'a> = Vec<(&'a str, &'a str)>;
+    let (structural, pattern): (RuleFiles<'_>, RuleFiles<'_>) =
+        extra.iter().partition(|(_, text)| is_structural_rule_file(text));
+    let pattern_files: RuleFiles<'_> = BUNDLED_RULE_FILES.iter().copied().chain(pattern).collect();
+    let pattern_rules = load_rule_pack(&pattern_files)?;
+    let structural_files: RuleFiles<'_> = BUNDLED_STRUCTURAL_RULE_FILES.iter().copied().chain(structural).collect();
+    let structural_rules = load_structural_rules(&structural_files)?;
+    for rule in &structural_rules {
+        if let Some(first) = pattern_rules.iter().find(|p| p.id() == rule.id()) {
+            return Err(RulePackError::DuplicateId {
+                file: rule.source_file().to_string(),
+                rule_id: rule.id().to_string(),
+                first_file: first.source_file().to_string(),
+            });
+        }
+    }
+    let redactor = SecretRedactor::new(&pattern_rules);
+    let detectors: Vec<Box<dyn Detector>> = vec![
+        Box::new(PatternDetector::new(pattern_rules)?),
+        Box::new(StructuralDetector::new(structural_rules, redactor.clone())?),
+    ];
+    Ok((detectors, redactor))
 }
 
 /// Why the configured detectors could not be set up.

@@ -237,10 +237,7 @@ impl PatternDetector {
     /// A detector over the given rules (e.g. the bundled ones plus `--rules DIR`).
     pub fn new(rules: Vec<PatternRule>) -> Result<Self, RulePackError> {
         let detector = Self::new_lazy(rules)?;
-        for group in detector.by_language.values().chain([&detector.any_language]) {
-            let built = RuleGroup::new(&detector.rules, group.rules.clone())?;
-            let _ = group.built.set(built);
-        }
+        detector.build_all_prefilters()?;
         Ok(detector)
     }
 

@@ -301,8 +301,7 @@ fn tree_sitter_language(path: &RepoPath, declared: Option<&str>) -> Option<Suppo
     if let Some(language) = SupportLang::from_path(path.as_str()) {
         return Some(language);
     }
-    let name = declared.map(str::to_string).or_else(|| infer_language(path).map(str::to_string))?;
-    match name.as_str() {
+    match declared.or_else(|| infer_language(path))? {
         "shell" => Some(SupportLang::Bash),
         "github-actions" => Some(SupportLang::Yaml),
         other => other.parse().ok(),
@@ -476,7 +475,8 @@ struct Inner {
     /// Every needle any requirement mentions (`text`, `whole word`), all found in one pass over
     /// a file.
     needles: Vec<(String, bool)>,
-    needle_index: HashMap<(String, bool), usize>,
+    /// Each needle's index in `needles`, by text: `[as a whole word, as a literal]`.
+    needle_index: HashMap<String, [Option<usize>; 2]>,
     rule_index: HashMap<String, usize>,
     finder: Option<AhoCorasick>,
     redactor: SecretRedactor,
@@ -526,7 +526,10 @@ impl StructuralDetector {
             rule.requirement.needles(&mut needles);
         }
         let needles: Vec<(String, bool)> = needles.into_iter().map(|(t, word)| (t.to_string(), word)).collect();
-        let needle_index = needles.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let mut needle_index: HashMap<String, [Option<usize>; 2]> = HashMap::new();
+        for (i, (text, word)) in needles.iter().enumerate() {
+            needle_index.entry(text.clone()).or_default()[usize::from(!*word)] = Some(i);
+        }
         let finder = if needles.is_empty() {
             None
         } else {
@@ -599,8 +602,9 @@ impl StructuralDetector {
         let inner = &self.inner;
         let Some(group) = inner.by_language.get(&language) else { return };
         let present = self.present_needles(source);
-        let is_present =
-            |t: &str, word: bool| inner.needle_index.get(&(t.to_string(), word)).is_some_and(|&i| present[i]);
+        let is_present = |t: &str, word: bool| {
+            inner.needle_index.get(t).and_then(|at| at[usize::from(!word)]).is_some_and(|i| present[i])
+        };
         let candidates: Vec<&RuleConfig<SupportLang>> = group
             .rules
             .iter()
