@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{analyses, api_keys, detect, detectors, health, keys, results};
+use crate::routes::{agents, analyses, api_keys, detect, detectors, health, keys, results};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use crate::routes::{analyses, api_keys, detect, detectors, health, keys, results
         results::decision, results::findings, results::lines, results::bundle, results::sarif,
         detectors::capabilities, detect::detect, keys::list,
         api_keys::create, api_keys::list, api_keys::revoke,
+        agents::register, agents::list, agents::revoke, agents::revoke_all,
         health::live, health::ready, health::startup,
         crate::metrics::render,
     ),
@@ -27,6 +28,7 @@ use crate::routes::{analyses, api_keys, detect, detectors, health, keys, results
         (name = "results", description = "Decisions, findings, attributed lines, signed bundles, SARIF"),
         (name = "detectors", description = "What evaluates the code"),
         (name = "keys", description = "Public keys that verify bundles"),
+        (name = "agents", description = "Agent key registry: public keys that verify signed line attestations"),
         (name = "api-keys", description = "API key management (admin)"),
         (name = "operations", description = "Health and metrics"),
     )

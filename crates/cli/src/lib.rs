@@ -2,6 +2,7 @@
 //! `keys` and `config`. `main.rs` only parses arguments and calls into these modules.
 
 pub mod api_keys;
+pub mod attest;
 pub mod client;
 pub mod embedded;
 pub mod keys;

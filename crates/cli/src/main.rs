@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use provenance_cli::settings::{Overrides, Settings};
-use provenance_cli::{api_keys, embedded, keys, scan, submit, verify};
+use provenance_cli::{api_keys, attest, embedded, keys, scan, submit, verify};
 use provenance_store::process::{init_logging, shutdown_signal};
 
 /// mimalloc: the services allocate per request and per job, and glibc malloc was a fifth of
@@ -40,6 +40,8 @@ enum Command {
     Submit(submit::SubmitArgs),
     /// Verify a signed bundle offline and print its statement.
     Verify(verify::VerifyArgs),
+    /// For agent runtimes: make a signing key, register it, sign the lines an agent wrote.
+    Attest(attest::AttestArgs),
     /// Run the detectors on local files or a diff and print the findings (no server needed).
     Scan(scan::ScanArgs),
     /// Manage API keys.
@@ -92,6 +94,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         }
         Command::Submit(args) => Ok(submit::run(args).await? as u8),
         Command::Verify(args) => verify::run(args).await.map(|()| 0),
+        Command::Attest(args) => attest::run(args).await.map(|()| 0),
         // 1 means "findings at the threshold", so a scan that could not run exits 2.
         Command::Scan(args) => Ok(scan::run(args).unwrap_or_else(|e| {
             eprintln!("error: {e:#}");

@@ -172,14 +172,149 @@ fn git_payload(args: &SubmitArgs) -> anyhow::Result<Value> {
     };
     let pr = args.pr.context("--pr is required (or set PROVENANCE_PR)")?;
     let diff = git(dir, &["diff", "--no-color", "--no-ext-diff", &format!("{base_sha}...{head_sha}")])?;
-    Ok(json!({
+    let mut payload = json!({
         "repo": repo, "pr_number": pr, "base_sha": base_sha, "head_sha": head_sha, "diff": diff,
-    }))
+    });
+
+    // Everything the repository knows about who wrote the change: its commits (trailers, bot
+    // authors, tool footers) and their git-ai notes.
+    let commits = commits_between(dir, &base_sha, &head_sha)?;
+    let notes = ai_notes(dir, &commits)?;
+    let mut sources: Vec<Value> = commits
+        .iter()
+        .map(|c| {
+            json!({"type": "commit", "sha": c.sha, "author_name": c.author_name, "author_email": c.author_email,
+                        "message": c.message})
+        })
+        .collect();
+    sources.extend(notes.iter().map(|(sha, note)| json!({"type": "git_ai_note", "commit_sha": sha, "note": note})));
+    // With several commits, each line needs to say which commit wrote it and where it was then,
+    // for that commit's metadata and notes to find it: `git blame` knows.
+    if commits.len() > 1 {
+        let merge_base = git(dir, &["merge-base", &base_sha, &head_sha])?.trim().to_string();
+        let lines = blamed_lines(dir, &diff, &merge_base, &head_sha)?;
+        if !lines.is_empty() {
+            payload["provenance_data"] = json!({"changed_lines": lines});
+        }
+    }
+    if !sources.is_empty() {
+        eprintln!("{} commit(s), {} git-ai note(s)", commits.len(), notes.len());
+        payload["attribution_sources"] = Value::Array(sources);
+    }
+    Ok(payload)
+}
+
+/// The most commits whose metadata a submission carries (the newest ones).
+const MAX_COMMITS: usize = 500;
+
+struct Commit {
+    sha: String,
+    author_name: String,
+    author_email: String,
+    message: String,
+}
+
+/// The commits of `base..head`, newest first.
+fn commits_between(dir: &Path, base: &str, head: &str) -> anyhow::Result<Vec<Commit>> {
+    let log = git(dir, &["log", "--no-color", "--format=%H%x00%an%x00%ae%x00%B%x1e", &format!("{base}..{head}")])?;
+    let mut commits: Vec<Commit> = log
+        .split('\x1e')
+        .filter_map(|record| {
+            let mut fields = record.trim_start_matches('\n').splitn(4, '\0');
+            let sha = fields.next().filter(|s| !s.is_empty())?.to_string();
+            Some(Commit {
+                sha,
+                author_name: fields.next()?.to_string(),
+                author_email: fields.next()?.to_string(),
+                message: fields.next()?.trim_end().to_string(),
+            })
+        })
+        .collect();
+    if commits.len() > MAX_COMMITS {
+        eprintln!("warning: {} commits; sending the metadata of the newest {MAX_COMMITS}", commits.len());
+        commits.truncate(MAX_COMMITS);
+    }
+    Ok(commits)
+}
+
+/// The git-ai authorship notes (`refs/notes/ai`) of `commits`, as (commit, note text).
+fn ai_notes(dir: &Path, commits: &[Commit]) -> anyhow::Result<Vec<(String, String)>> {
+    // No notes ref (not fetched, or git-ai not used) is not an error: there are no notes.
+    let Ok(list) = git(dir, &["notes", "--ref=ai", "list"]) else { return Ok(Vec::new()) };
+    let wanted: std::collections::HashSet<&str> = commits.iter().map(|c| c.sha.as_str()).collect();
+    let mut notes = Vec::new();
+    for line in list.lines() {
+        let Some((blob, commit)) = line.split_once(' ') else { continue };
+        if wanted.contains(commit) {
+            notes.push((commit.to_string(), git(dir, &["cat-file", "blob", blob])?));
+        }
+    }
+    Ok(notes)
+}
+
+/// The added and modified lines of `diff`, each with the commit that wrote it and its line
+/// number in that commit (`git blame --porcelain base..head`).
+fn blamed_lines(dir: &Path, diff: &str, base: &str, head: &str) -> anyhow::Result<Vec<Value>> {
+    let files = provenance_core::diff::parse_unified_diff(diff)
+        .map_err(|e| anyhow::anyhow!("git diff printed what we cannot parse (line {}): {}", e.line, e.message))?;
+    let changed: Vec<_> =
+        provenance_core::diff::changed_lines(&files).into_iter().filter(|l| l.change_type.is_at_head()).collect();
+    let mut origins = std::collections::HashMap::new();
+    let mut paths: Vec<&str> = changed.iter().map(|l| l.path.as_str()).collect();
+    paths.dedup();
+    for path in paths {
+        let blame = git(dir, &["blame", "--porcelain", &format!("{base}..{head}"), "--", path])?;
+        for (sha, origin, line) in parse_blame_porcelain(&blame) {
+            origins.insert((path.to_string(), line), (sha, origin));
+        }
+    }
+    Ok(changed
+        .into_iter()
+        .map(|l| {
+            let mut line = json!({"file_path": l.path, "line_number": l.line_number,
+                                  "change_type": l.change_type.as_str(), "content": l.content});
+            if let Some((sha, origin)) = origins.get(&(l.path.clone(), l.line_number)) {
+                line["attribution"] = json!({"commit_sha": sha, "commit_line": origin});
+            }
+            line
+        })
+        .collect())
+}
+
+/// (commit, line in that commit, line at the blamed revision) of each line of porcelain blame.
+fn parse_blame_porcelain(text: &str) -> Vec<(String, u32, u32)> {
+    text.lines()
+        .filter(|l| !l.starts_with('\t'))
+        .filter_map(|l| {
+            let mut parts = l.split(' ');
+            let sha = parts.next()?;
+            if !(sha.len() == 40 || sha.len() == 64) || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let origin = parts.next()?.parse().ok()?;
+            let line = parts.next()?.parse().ok()?;
+            Some((sha.to_string(), origin, line))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn porcelain_blame_gives_each_lines_commit_and_original_position() {
+        let sha_a = "a".repeat(40);
+        let sha_b = "b".repeat(40);
+        let text = format!(
+            "{sha_a} 3 1 2\nauthor Ada\nsummary x\nfilename f.py\n\tone\n{sha_a} 4 2\n\ttwo\n{sha_b} 1 3 1\nboundary\n\t{sha_a} 9 9\n"
+        );
+        assert_eq!(
+            parse_blame_porcelain(&text),
+            vec![(sha_a.clone(), 3, 1), (sha_a, 4, 2), (sha_b, 1, 3)],
+            "content lines are never headers, even when they look like one"
+        );
+    }
 
     #[test]
     fn repo_names_are_read_from_common_remote_urls() {

@@ -7,70 +7,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use provenance_cli::embedded::{self, Embedded};
+use provenance_cli::embedded;
 use provenance_cli::settings::Settings;
 use serde_json::{Value, json};
+use support::{TestServer, assert_problem};
+
+mod support;
 use sha2::{Digest, Sha256};
 
 const ACCEPTANCE: &str = r#"{"repo":"acme/shop","pr_number":"42","base_sha":"abc123","head_sha":"def456","provenance_data":{"changed_lines":[{"file_path":"api/orders.py","line_number":128,"change_type":"added","content":"query = f\"SELECT * FROM orders WHERE id = {order_id}\"","language":"python","attribution":{"agent_id":"claude-3-opus"}}]}}"#;
-
-struct TestServer {
-    server: Embedded,
-    http: reqwest::Client,
-    dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings { data_dir: dir.path().join("data"), ..Settings::default() };
-        settings.http_listen = "127.0.0.1:0".parse().unwrap();
-        let server = embedded::start(&settings).await.expect("the embedded server starts");
-        Self { server, http: reqwest::Client::new(), dir }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.base_url())
-    }
-
-    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(&self.server.admin_token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(&self.server.admin_token).send().await.unwrap()
-    }
-
-    async fn get_json(&self, path: &str) -> Value {
-        let r = self.get(path).await;
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    async fn wait_completed(&self, id: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let a = self.get_json(&format!("/v1/analysis/{id}")).await;
-            match a["status"].as_str() {
-                Some("completed") => return a,
-                Some("failed") => panic!("analysis failed: {a}"),
-                _ if started.elapsed() > Duration::from_secs(30) => panic!("analysis stuck: {a}"),
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    async fn analyses_count(&self) -> usize {
-        self.get_json("/v1/analyses").await["items"].as_array().unwrap().len()
-    }
-}
 
 fn provenance_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_provenance"))
@@ -193,18 +138,6 @@ async fn the_served_sarif_validates_against_the_official_schema() {
     assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
     assert_eq!(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 128);
     s.server.stop().await.unwrap();
-}
-
-async fn assert_problem(r: reqwest::Response, status: u16, pointer: &str) -> Value {
-    assert_eq!(r.status(), status);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    assert!(r.headers().contains_key("x-request-id"));
-    let p: Value = r.json().await.unwrap();
-    assert_eq!(p["status"], status);
-    assert!(p["request_id"].as_str().is_some_and(|id| !id.is_empty()));
-    let pointers: Vec<&str> = p["errors"].as_array().unwrap().iter().filter_map(|e| e["pointer"].as_str()).collect();
-    assert!(pointers.contains(&pointer), "{pointer} not in {p}");
-    p
 }
 
 #[tokio::test]

@@ -69,6 +69,20 @@ impl AttributionSource {
     }
 }
 
+/// The flags a line's attribution can carry (SPEC §3); policy acts on them.
+pub mod flags {
+    /// An attestation signature came with the line and does not verify for it (forged, made
+    /// for another line, file, PR or commit, or by a key that is not registered).
+    pub const SIGNATURE_INVALID: &str = "signature_invalid";
+    /// The line is attributed to an agent with registered keys but carries no signature.
+    pub const UNSIGNED_FROM_KEYED_AGENT: &str = "unsigned_from_keyed_agent";
+    /// Sources disagree about who wrote the line; the strongest was kept.
+    pub const SOURCE_CONFLICT: &str = "source_conflict";
+    /// The signature verifies over the content alone (the earlier service's scheme), so it is
+    /// not bound to this line's place and could have been copied from elsewhere.
+    pub const LEGACY_UNBOUND_SIGNATURE: &str = "legacy_unbound_signature";
+}
+
 /// The resolved authorship of one line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attribution {
@@ -102,6 +116,49 @@ impl Attribution {
     /// Whether some source told us who wrote the line.
     pub fn is_known(&self) -> bool {
         self.contributor != Contributor::Unknown
+    }
+
+    /// Add `flag` unless the line already carries it.
+    pub fn flag(&mut self, flag: &str) {
+        if !self.flags.iter().any(|f| f == flag) {
+            self.flags.push(flag.to_string());
+        }
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+
+    /// Whether two known attributions name different authors: another kind of contributor, or
+    /// two different agents.
+    pub fn disagrees_with(&self, other: &Attribution) -> bool {
+        if !self.is_known() || !other.is_known() {
+            return false;
+        }
+        self.contributor != other.contributor
+            || matches!((&self.agent_id, &other.agent_id), (Some(a), Some(b)) if a != b)
+    }
+
+    /// Fold another source's claim into this one: the stronger claim is kept (on a tie, the one
+    /// already here), and a disagreement is recorded as `source_conflict`. An inferred claim
+    /// (commit metadata, tiers 3–4) never turns a line attributed to a human into an agent's.
+    pub fn combine(&mut self, candidate: Attribution) {
+        let conflict = self.disagrees_with(&candidate);
+        let inferred = matches!(
+            candidate.source,
+            AttributionSource::Trailer | AttributionSource::BotAuthor | AttributionSource::Footer
+        );
+        let protected_human = inferred && self.contributor == Contributor::Human;
+        if candidate.confidence > self.confidence && !protected_human {
+            let flags = std::mem::take(&mut self.flags);
+            *self = candidate;
+            for f in flags {
+                self.flag(&f);
+            }
+        }
+        if conflict {
+            self.flag(flags::SOURCE_CONFLICT);
+        }
     }
 
     /// The agent a line counts for in per-agent summaries (`human`/`unknown` otherwise).

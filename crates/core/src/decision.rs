@@ -96,12 +96,23 @@ pub struct Coverage {
     pub unknown_lines: u64,
     /// `lines_attributed / lines_total` in percent (100 for an empty change).
     pub percent: f64,
+    /// Lines per attribution source (`signed`, `declared`, `git_ai_note`, …, `none`).
+    #[serde(default)]
+    pub by_source: BTreeMap<String, u64>,
+    /// Lines per attribution flag (`signature_invalid`, `unsigned_from_keyed_agent`,
+    /// `source_conflict`, `legacy_unbound_signature`); absent when no line is flagged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flagged: BTreeMap<String, u64>,
 }
 
 impl Coverage {
     pub fn of(lines: &[ChangedLine]) -> Self {
         let mut c = Coverage { lines_total: lines.len() as u64, ..Default::default() };
         for l in lines {
+            *c.by_source.entry(l.attribution.source.as_str().to_string()).or_default() += 1;
+            for flag in &l.attribution.flags {
+                *c.flagged.entry(flag.clone()).or_default() += 1;
+            }
             match l.attribution.contributor {
                 Contributor::Ai => c.ai_lines += 1,
                 Contributor::Human => c.human_lines += 1,

@@ -80,6 +80,9 @@ prefixed_id!(
     /// An API key (the public half of `pvn_<id>_<secret>`).
     ApiKeyId, "key");
 prefixed_id!(
+    /// A public key registered for an agent, to verify its line attestations.
+    AgentKeyId, "agk");
+prefixed_id!(
     /// A tenant (organisation).
     TenantId, "tn");
 

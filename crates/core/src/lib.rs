@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod analysis;
+pub mod attestation;
 pub mod attribution;
+pub mod authorship;
 pub mod decision;
 pub mod diff;
 pub mod digest;
@@ -24,7 +26,7 @@ pub use analysis::{Analysis, AnalysisError, AnalysisStatus, FileContent, NewAnal
 pub use attribution::{Attribution, AttributionSource, Contributor};
 pub use decision::{Decision, Outcome};
 pub use finding::{Category, Detection, Finding, FindingStatus, Location, Severity};
-pub use id::{AnalysisId, ApiKeyId, DecisionId, FindingId, TenantId};
+pub use id::{AgentKeyId, AnalysisId, ApiKeyId, DecisionId, FindingId, TenantId};
 pub use line::{ChangeType, ChangedLine, DeclaredAttribution};
 pub use names::{AgentId, CommitSha, RepoName, RepoPath};
 pub use validation::{FieldError, ValidationErrors};

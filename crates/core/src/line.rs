@@ -45,6 +45,9 @@ pub struct DeclaredAttribution {
     pub session_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_sha: Option<String>,
+    /// The line's number in its file at `commit_sha`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_line: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance_marker: Option<String>,
 }

@@ -352,6 +352,8 @@ mod tests {
                 mixed_lines: 0,
                 unknown_lines: 1,
                 percent: 66.67,
+                by_source: BTreeMap::from([("declared".into(), 2), ("none".into(), 1)]),
+                flagged: BTreeMap::new(),
             },
             agent_lines: BTreeMap::from([("claude-code".into(), 2), ("unknown".into(), 1)]),
             policy: PolicyRef { id: "default".into(), version: 3, sha256: "cd".repeat(32) },

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use provenance_core::access::{Scope, Tier};
 use provenance_core::decision::Decision;
 use provenance_core::{
-    Analysis, AnalysisError, AnalysisId, AnalysisStatus, ApiKeyId, ChangedLine, FileContent, Finding, NewAnalysis,
-    RepoName, TenantId,
+    AgentId, AgentKeyId, Analysis, AnalysisError, AnalysisId, AnalysisStatus, ApiKeyId, ChangedLine, FileContent,
+    Finding, NewAnalysis, RepoName, TenantId,
 };
 
 use crate::error::StoreResult;
@@ -19,7 +19,14 @@ use crate::page::{Page, PageRequest};
 
 /// The whole store: every repository, one object.
 pub trait Store:
-    AnalysisRepository + PipelineRepository + OutboxRepository + AccessRepository + MaintenanceRepository + Send + Sync
+    AnalysisRepository
+    + PipelineRepository
+    + OutboxRepository
+    + AccessRepository
+    + AgentKeyRepository
+    + MaintenanceRepository
+    + Send
+    + Sync
 {
 }
 impl<T> Store for T where
@@ -27,6 +34,7 @@ impl<T> Store for T where
         + PipelineRepository
         + OutboxRepository
         + AccessRepository
+        + AgentKeyRepository
         + MaintenanceRepository
         + Send
         + Sync
@@ -286,6 +294,36 @@ pub trait AccessRepository {
     async fn revoke_api_key(&self, tenant: &TenantId, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// A public key registered for an agent, to verify the line attestations it signs (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentKeyRecord {
+    pub id: AgentKeyId,
+    pub tenant_id: TenantId,
+    pub agent_id: AgentId,
+    /// Base64 of the raw 32-byte Ed25519 key.
+    pub public_key: String,
+    /// Lower-case hex sha256 of the raw key.
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait AgentKeyRepository {
+    /// `false` (and nothing written) when the same key is already active for the tenant.
+    async fn insert_agent_key(&self, key: &AgentKeyRecord) -> StoreResult<bool>;
+    /// The tenant's keys, revoked ones too, oldest first; only `agent`'s when given.
+    async fn list_agent_keys(&self, tenant: &TenantId, agent: Option<&AgentId>) -> StoreResult<Vec<AgentKeyRecord>>;
+    /// `false` when the tenant has no such key for that agent. Revoking twice keeps the first time.
+    async fn revoke_agent_key(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        id: &AgentKeyId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
 /// Held while a singleton duty runs; dropping it releases the lock (for Postgres: a transaction

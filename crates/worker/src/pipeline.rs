@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
+use provenance_core::attestation::{RegisteredKey, SigningContext, apply_attestations, parse_public_key};
 use provenance_core::attribution::resolve_attribution;
 use provenance_core::decision::{DecisionInput, decide};
 use provenance_core::digest::{canonical_json, sha256_hex};
 use provenance_core::policy::Policy;
 use provenance_core::sarif::{SarifInput, SarifSubject, render_sarif};
 use provenance_core::statement::{build_statement, sign_statement};
-use provenance_core::{AnalysisError, AnalysisId, Attribution, ChangedLine, Finding, Outcome, RepoPath};
+use provenance_core::{AnalysisError, AnalysisId, Attribution, ChangedLine, Finding, Outcome, RepoPath, TenantId};
 use provenance_detect::{DetectInput, DetectorSet};
 use provenance_store::{AnalysisResult, JobStart, Store, StoreError};
 
@@ -68,14 +69,15 @@ impl Pipeline {
 
         let t = Instant::now();
         let mut lines = input.lines;
-        for line in &mut lines {
-            // What the line declares, unless submission already resolved something stronger
-            // (commit metadata is read at submission and not stored separately).
-            let declared = resolve_attribution(line);
-            if declared.confidence >= line.attribution.confidence {
-                line.attribution = declared;
-            }
+        for line in lines.iter_mut().filter(|l| !l.attribution.is_known()) {
+            // Submission resolves every source but signatures (documents and commit metadata
+            // are read there and not stored separately); this only covers lines stored before
+            // it did.
+            line.attribution = resolve_attribution(line);
         }
+        let keys = registered_keys(store, &input.analysis.tenant_id).await?;
+        let context = SigningContext { repo: &input.analysis.repo, head_sha: &input.analysis.head_sha };
+        apply_attestations(&mut lines, context, &keys);
         timings.insert("attribution".to_string(), t.elapsed().as_millis() as u64);
 
         let t = Instant::now();
@@ -172,6 +174,22 @@ impl Pipeline {
         metrics::counter!("provenance_decisions_total", "outcome" => outcome.as_str()).increment(1);
         Ok(RunOutcome::Decided(outcome))
     }
+}
+
+/// The tenant's active agent keys, to verify line attestations with.
+async fn registered_keys(store: &dyn Store, tenant: &TenantId) -> Result<Vec<RegisteredKey>, PipelineError> {
+    let records = store.list_agent_keys(tenant, None).await?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.revoked_at.is_none())
+        .filter_map(|r| match parse_public_key(&r.public_key) {
+            Ok(key) => Some(RegisteredKey { key_id: r.id.to_string(), agent_id: r.agent_id, key }),
+            Err(why) => {
+                tracing::error!(key = %r.id, "a stored agent key does not parse ({why}); it verifies nothing");
+                None
+            }
+        })
+        .collect())
 }
 
 /// Attribution of each line at head, by (path, line number).

@@ -1,5 +1,6 @@
 //! The REST routes, one module per resource. `router` is the one place that lists them all.
 
+pub mod agents;
 pub mod analyses;
 pub mod api_keys;
 pub mod detect;
@@ -40,6 +41,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(detect::detect).layer(DefaultBodyLimit::max(provenance_core::ingest::MAX_DETECT_BODY_BYTES + 1)),
         )
         .route("/v1/keys", get(keys::list))
+        .route("/v1/agents/{agent_id}/keys", post(agents::register).get(agents::list).delete(agents::revoke_all))
+        .route("/v1/agents/{agent_id}/keys/{key_id}", delete(agents::revoke))
         .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))
         .route("/health/live", get(health::live))

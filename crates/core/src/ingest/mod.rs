@@ -13,13 +13,13 @@ use crate::attribution::{Attribution, Contributor, resolve_attribution};
 use crate::diff;
 use crate::digest::canonical_value_sha256;
 use crate::id::{AnalysisId, TenantId};
-use crate::identity::{CommitInfo, KNOWN_AGENTS, commit_attribution};
 use crate::language::{infer_language, normalise_language};
 use crate::line::{ChangeType, ChangedLine, DeclaredAttribution};
 use crate::names::{AgentId, CommitSha, RepoName, RepoPath};
 use crate::validation::{FieldError, ValidationErrors, pointer_token};
 
 mod snippet;
+mod sources;
 mod wire;
 pub use snippet::{
     DetectRequest, DetectSubmission, MAX_DETECT_BODY_BYTES, MAX_DETECT_CONTENT_BYTES, parse_detect_request,
@@ -212,13 +212,13 @@ fn validate(
     }
 
     let files = validate_files(&mut errors, req.files.as_deref().unwrap_or_default(), limits)?;
-    let commits = validate_commits(&mut errors, req.attribution_sources.as_deref().unwrap_or_default());
+    let sources = sources::validate_sources(&mut errors, req.attribution_sources.as_deref().unwrap_or_default());
 
     errors.into_result(())?;
-    attribute_from_commits(&mut lines, &commits);
     let (Some(repo), Some(pr_number), Some(base_sha), Some(head_sha)) = (repo, pr_number, base_sha, head_sha) else {
         unreachable!("every missing required field was reported as an error above")
     };
+    sources::attribute(&mut lines, &sources, head_sha.as_str());
     Ok(NewAnalysis {
         id: AnalysisId::generate(),
         tenant_id: tenant.clone(),
@@ -234,68 +234,6 @@ fn validate(
         inputs_sha256,
         created_at: now,
     })
-}
-
-/// The most `attribution_sources` one submission may carry.
-const MAX_ATTRIBUTION_SOURCES: usize = 1_000;
-
-fn validate_commits(errors: &mut ValidationErrors, sources: &[WireAttributionSource]) -> Vec<CommitInfo> {
-    if sources.len() > MAX_ATTRIBUTION_SOURCES {
-        errors.push("/attribution_sources", format!("more than {MAX_ATTRIBUTION_SOURCES} entries"));
-        return Vec::new();
-    }
-    let mut commits = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
-        let WireAttributionSource::Commit { sha, author_name, author_email, message } = source;
-        let at = format!("/attribution_sources/{i}");
-        if CommitSha::parse(sha).is_err() {
-            errors.push(format!("{at}/sha"), "must be a commit sha (4 to 64 hex characters)");
-            continue;
-        }
-        if message.len() > 64 * 1024 {
-            errors.push(format!("{at}/message"), "must be at most 64 KiB");
-            continue;
-        }
-        commits.push(CommitInfo {
-            sha: sha.to_ascii_lowercase(),
-            author_name: author_name.clone(),
-            author_email: author_email.clone(),
-            message: message.clone(),
-        });
-    }
-    commits
-}
-
-/// Give each line the attribution its commit's metadata implies, where that is stronger than
-/// what it has: the commit the line names (`attribution.commit_sha`, any unambiguous prefix),
-/// or the only commit when there is one.
-fn attribute_from_commits(lines: &mut [ChangedLine], commits: &[CommitInfo]) {
-    if commits.is_empty() {
-        return;
-    }
-    let resolved: Vec<(&str, Option<Attribution>)> =
-        commits.iter().map(|c| (c.sha.as_str(), commit_attribution(c, KNOWN_AGENTS))).collect();
-    for line in lines.iter_mut() {
-        let named = line.declared.as_ref().and_then(|d| d.commit_sha.as_deref()).map(str::to_ascii_lowercase);
-        let from_commit = match named {
-            Some(sha) => {
-                let mut matching = resolved.iter().filter(|(c, _)| c.starts_with(&sha) || sha.starts_with(c));
-                match (matching.next(), matching.next()) {
-                    (Some((_, a)), None) => a.clone(),
-                    _ => None,
-                }
-            }
-            None if resolved.len() == 1 => resolved[0].1.clone(),
-            None => None,
-        };
-        // Stronger sources win; a person's declared authorship is never overridden.
-        if let Some(a) = from_commit
-            && a.confidence > line.attribution.confidence
-            && line.attribution.contributor != Contributor::Human
-        {
-            line.attribution = a;
-        }
-    }
 }
 
 fn too_many(limit: &'static str, pointer: &str, max: usize) -> IngestError {
@@ -362,6 +300,11 @@ fn validate_line(
         {
             errors.push(format!("{at}/attribution/contributor"), "must be one of ai, human, mixed, unknown");
         }
+        if let Some(n) = a.commit_line
+            && !(1..=i64::from(u32::MAX)).contains(&n)
+        {
+            errors.push(format!("{at}/attribution/commit_line"), "must be a positive integer (1-based)");
+        }
     }
     if errors.0.len() != before {
         return None;
@@ -380,6 +323,7 @@ fn build_line(file_path: RepoPath, wire: &WireChangedLine) -> Option<ChangedLine
         model_id: a.model_id.clone(),
         session_id: a.session_id.clone().or_else(|| a.agent_session_id.clone()),
         commit_sha: a.commit_sha.clone(),
+        commit_line: a.commit_line.and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0),
         provenance_marker: a.provenance_marker.clone(),
     });
     let language = match wire.language.as_deref() {

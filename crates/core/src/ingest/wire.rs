@@ -67,18 +67,18 @@ pub struct SubmitAnalysisRequest {
     /// Free-form metadata stored with the analysis (JSON object).
     #[schema(value_type = Object)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Documents about who wrote the change. Today: `{"type": "commit", "sha", "author_name",
-    /// "author_email", "message"}` for the commits of the pull request, whose trailers, bot
-    /// authors and tool footers attribute the lines of that commit (lines name it in
-    /// `attribution.commit_sha`; with a single commit, every line).
+    /// Documents about who wrote the change: git-ai authorship notes, Agent Trace records, and
+    /// the commits of the pull request (whose trailers, bot authors and tool footers attribute
+    /// the lines of that commit). See `docs/attribution.md`.
     pub attribution_sources: Option<Vec<WireAttributionSource>>,
 }
 
 /// One entry of `attribution_sources`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WireAttributionSource {
-    /// A commit of the pull request.
+    /// A commit of the pull request. Its metadata attributes the lines that name it in
+    /// `attribution.commit_sha` (any unambiguous prefix) or, when it is the only commit, every line.
     Commit {
         sha: String,
         #[serde(default)]
@@ -87,6 +87,23 @@ pub enum WireAttributionSource {
         author_email: Option<String>,
         #[serde(default)]
         message: String,
+    },
+    /// A git-ai authorship note (`refs/notes/ai`, format `authorship/3.x`) of `commit_sha`. Its
+    /// line numbers are positions in the files at that commit: they apply directly when it is
+    /// the head commit, and otherwise to lines that name the commit in `attribution.commit_sha`
+    /// and their position there in `attribution.commit_line` (as `git blame` reports them).
+    GitAiNote {
+        /// The commit the note is attached to (default: the head commit).
+        #[serde(default)]
+        commit_sha: Option<String>,
+        /// The note's text.
+        note: String,
+    },
+    /// An Agent Trace record (v0.1 JSON). Its revision is `vcs.revision` for git (default: the
+    /// head commit); line numbers apply as for a git-ai note.
+    AgentTrace {
+        #[schema(value_type = Object)]
+        record: serde_json::Value,
     },
 }
 
@@ -128,6 +145,9 @@ pub struct WireAttribution {
     pub agent_version: Option<String>,
     pub agent_session_id: Option<String>,
     pub commit_sha: Option<String>,
+    /// The line's number in the file at `commit_sha` (from `git blame`), so that authorship
+    /// documents of earlier commits find it.
+    pub commit_line: Option<i64>,
     pub provenance_marker: Option<String>,
     /// `ai`, `human`, `mixed` or `unknown`.
     pub contributor: Option<String>,

@@ -10,6 +10,7 @@
 //! and read back as text.
 
 mod access;
+mod agent_keys;
 mod analyses;
 mod maintenance;
 mod outbox;

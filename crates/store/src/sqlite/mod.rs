@@ -2,6 +2,7 @@
 //! repository of `repository.rs` implemented over it. Each submodule holds one repository.
 
 mod access;
+mod agent_keys;
 mod analyses;
 mod maintenance;
 mod outbox;

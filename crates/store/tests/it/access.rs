@@ -1,7 +1,7 @@
 use chrono::Utc;
 use provenance_core::access::{Scope, Tier, mint_api_key};
-use provenance_core::{ApiKeyId, TenantId};
-use provenance_store::ApiKeyRecord;
+use provenance_core::{AgentId, AgentKeyId, ApiKeyId, TenantId};
+use provenance_store::{AgentKeyRecord, ApiKeyRecord};
 
 use crate::support::*;
 
@@ -76,4 +76,61 @@ async fn only_the_owning_tenant_can_revoke_a_key(s: TestStore) {
 
 async fn a_healthy_store_answers_ping(s: TestStore) {
     s.ping().await.unwrap();
+}
+
+both_backends!(
+    an_agent_key_is_listed_for_its_tenant_and_agent_only,
+    the_same_key_is_active_once_per_tenant_and_can_be_registered_again_after_revocation,
+    only_the_owning_tenant_and_agent_can_revoke_an_agent_key,
+);
+
+fn agent_key(tenant: &TenantId, agent: &str, fingerprint: &str) -> AgentKeyRecord {
+    AgentKeyRecord {
+        id: AgentKeyId::generate(),
+        tenant_id: tenant.clone(),
+        agent_id: AgentId::parse(agent).unwrap(),
+        public_key: format!("key-of-{fingerprint}"),
+        fingerprint: fingerprint.into(),
+        created_at: millis(Utc::now()),
+        revoked_at: None,
+    }
+}
+
+async fn an_agent_key_is_listed_for_its_tenant_and_agent_only(s: TestStore) {
+    let (a, b) = (tenant(&s).await, tenant(&s).await);
+    let (k1, k2, k3) =
+        (agent_key(&a, "claude-code", "f1"), agent_key(&a, "cursor", "f2"), agent_key(&b, "claude-code", "f3"));
+    for k in [&k1, &k2, &k3] {
+        assert!(s.insert_agent_key(k).await.unwrap());
+    }
+    let claude = AgentId::parse("claude-code").unwrap();
+    assert_eq!(s.list_agent_keys(&a, Some(&claude)).await.unwrap(), vec![k1.clone()]);
+    let mut all: Vec<_> = s.list_agent_keys(&a, None).await.unwrap().into_iter().map(|k| k.fingerprint).collect();
+    all.sort();
+    assert_eq!(all, vec!["f1", "f2"]);
+    assert_eq!(s.list_agent_keys(&b, None).await.unwrap(), vec![k3]);
+}
+
+async fn the_same_key_is_active_once_per_tenant_and_can_be_registered_again_after_revocation(s: TestStore) {
+    let (a, b) = (tenant(&s).await, tenant(&s).await);
+    let first = agent_key(&a, "claude-code", "same");
+    assert!(s.insert_agent_key(&first).await.unwrap());
+    assert!(!s.insert_agent_key(&agent_key(&a, "cursor", "same")).await.unwrap(), "one active use per tenant");
+    assert!(s.insert_agent_key(&agent_key(&b, "claude-code", "same")).await.unwrap(), "tenants are independent");
+    assert!(s.revoke_agent_key(&a, &first.agent_id, &first.id, Utc::now()).await.unwrap());
+    assert!(s.insert_agent_key(&agent_key(&a, "claude-code", "same")).await.unwrap());
+    assert_eq!(s.list_agent_keys(&a, None).await.unwrap().len(), 2, "the revoked key stays in the history");
+}
+
+async fn only_the_owning_tenant_and_agent_can_revoke_an_agent_key(s: TestStore) {
+    let (owner, other) = (tenant(&s).await, tenant(&s).await);
+    let key = agent_key(&owner, "claude-code", "f");
+    s.insert_agent_key(&key).await.unwrap();
+    let cursor = AgentId::parse("cursor").unwrap();
+    assert!(!s.revoke_agent_key(&other, &key.agent_id, &key.id, Utc::now()).await.unwrap());
+    assert!(!s.revoke_agent_key(&owner, &cursor, &key.id, Utc::now()).await.unwrap());
+    let at = Utc::now();
+    assert!(s.revoke_agent_key(&owner, &key.agent_id, &key.id, at).await.unwrap());
+    assert!(s.revoke_agent_key(&owner, &key.agent_id, &key.id, Utc::now()).await.unwrap());
+    assert_eq!(s.list_agent_keys(&owner, None).await.unwrap()[0].revoked_at, Some(millis(at)));
 }
