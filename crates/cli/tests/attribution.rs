@@ -309,3 +309,44 @@ async fn submit_sends_commits_and_git_ai_notes_and_places_each_line_in_its_commi
     assert_eq!(agent(6), ("ai".into(), s("github-copilot"), None, "bot_author".into(), 0.8, vec![]));
     srv.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_tenants_own_agent_identities_are_matched_before_the_shipped_table() {
+    let srv = TestServer::start().await;
+    let body = |pr: u32| {
+        json!({
+            "repo": "acme/shop", "pr_number": pr, "base_sha": "4e1d2c3b", "head_sha": HEAD,
+            "provenance_data": {"changed_lines": [added("app/a.py", 1, json!({}))]},
+            "attribution_sources": [{"type": "commit", "sha": "c1c1c1c1", "author_name": "Ada",
+                "author_email": "ada@example.com", "message": "Tidy\n\nCo-authored-by: Acme Bot <bot@acme.dev>"}],
+        })
+    };
+    let id = submit_and_wait(&srv, &body(1)).await;
+    assert_eq!(summary(&attributions(&srv, &id).await["app/a.py:1"]).0, "unknown", "not an agent we know yet");
+
+    let put = |path: &str, doc: Value| {
+        srv.http
+            .put(srv.url(path))
+            .bearer_auth(&srv.server.admin_token)
+            .header("content-type", "application/json")
+            .body(doc.to_string())
+            .send()
+    };
+    let r =
+        put("/v1/agents/acme-bot/identity", json!({"names": ["Acme Bot"], "emails": ["BOT@acme.dev"]})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["emails"], json!(["bot@acme.dev"]), "kept lower-case");
+    assert_problem(put("/v1/agents/acme-bot/identity", json!({"names": [""]})).await.unwrap(), 422, "/names/0").await;
+    let listed = srv.get_json("/v1/agents/identities").await;
+    assert_eq!(listed["tenant"][0]["agent_id"], "acme-bot");
+    assert!(listed["shipped"].as_array().unwrap().iter().any(|a| a["agent_id"] == "claude-code"));
+
+    let id = submit_and_wait(&srv, &body(2)).await;
+    assert_eq!(
+        summary(&attributions(&srv, &id).await["app/a.py:1"]),
+        ("ai".into(), s("acme-bot"), None, "trailer".into(), 0.8, vec![])
+    );
+    assert_eq!(srv.delete("/v1/agents/acme-bot/identity").await.status(), 204);
+    assert_eq!(srv.delete("/v1/agents/acme-bot/identity").await.status(), 404);
+    srv.server.stop().await.unwrap();
+}

@@ -3,6 +3,8 @@
 //! agent bot account, and the footers agent tools write into commit messages, matched against
 //! the shipped table of known agent identities.
 
+use serde::{Deserialize, Serialize};
+
 use crate::attribution::{Attribution, AttributionSource, Contributor};
 use crate::names::AgentId;
 
@@ -86,9 +88,72 @@ pub struct CommitInfo {
     pub message: String,
 }
 
-fn known_by<'a>(table: &'a [KnownAgent], pick: impl Fn(&KnownAgent) -> &[&str], value: &str) -> Option<&'a KnownAgent> {
+/// An agent identity a tenant adds to the shipped table: its own agents, or more marks of a known
+/// one. Values are matched case-insensitively (kept lower-case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgentIdentity {
+    #[schema(value_type = String)]
+    pub agent_id: AgentId,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub logins: Vec<String>,
+    #[serde(default)]
+    pub footers: Vec<String>,
+}
+
+/// One entry of an [`IdentityTable`], borrowed from the shipped table or a tenant's identity.
+#[derive(Debug, Clone)]
+struct Entry<'a> {
+    agent_id: &'a str,
+    names: Vec<&'a str>,
+    emails: Vec<&'a str>,
+    logins: Vec<&'a str>,
+    footers: Vec<&'a str>,
+}
+
+/// The identities commit metadata is matched against: a tenant's own first, then the shipped
+/// [`KNOWN_AGENTS`].
+#[derive(Debug, Clone)]
+pub struct IdentityTable<'a> {
+    entries: Vec<Entry<'a>>,
+}
+
+impl<'a> IdentityTable<'a> {
+    /// The shipped table alone.
+    pub fn shipped() -> IdentityTable<'static> {
+        IdentityTable::with_tenant(&[])
+    }
+
+    /// The tenant's identities, then the shipped table.
+    pub fn with_tenant(tenant: &'a [AgentIdentity]) -> Self {
+        let own = tenant.iter().map(|a| Entry {
+            agent_id: a.agent_id.as_str(),
+            names: a.names.iter().map(String::as_str).collect(),
+            emails: a.emails.iter().map(String::as_str).collect(),
+            logins: a.logins.iter().map(String::as_str).collect(),
+            footers: a.footers.iter().map(String::as_str).collect(),
+        });
+        let shipped = KNOWN_AGENTS.iter().map(|a| Entry {
+            agent_id: a.agent_id,
+            names: a.names.to_vec(),
+            emails: a.emails.to_vec(),
+            logins: a.logins.to_vec(),
+            footers: a.footers.to_vec(),
+        });
+        Self { entries: own.chain(shipped).collect() }
+    }
+}
+
+fn known_by<'t, 'a>(
+    table: &'t IdentityTable<'a>,
+    pick: impl for<'e> Fn(&'e Entry<'a>) -> &'e [&'a str],
+    value: &str,
+) -> Option<&'t Entry<'a>> {
     let value = value.trim().to_ascii_lowercase();
-    table.iter().find(|a| pick(a).iter().any(|v| *v == value))
+    table.entries.iter().find(|a| pick(a).iter().any(|v| *v == value))
 }
 
 /// `Name <email>` split into its parts.
@@ -130,7 +195,7 @@ fn agent(agent_id: &str, source: AttributionSource) -> Option<Attribution> {
 /// bot author (tier 3, 0.8), then footers (tier 4, 0.6). `None` when it names no agent: a
 /// commit by a person with no agent marks says nothing about tools (and a person is never
 /// turned into an agent).
-pub fn commit_attribution(commit: &CommitInfo, table: &[KnownAgent]) -> Option<Attribution> {
+pub fn commit_attribution(commit: &CommitInfo, table: &IdentityTable<'_>) -> Option<Attribution> {
     for (key, value) in trailers(&commit.message) {
         let found = match key.as_str() {
             "agent-id" => agent(&value.to_ascii_lowercase(), AttributionSource::Trailer),
@@ -138,9 +203,9 @@ pub fn commit_attribution(commit: &CommitInfo, table: &[KnownAgent]) -> Option<A
                 let (name, email) = name_and_email(&value);
                 email
                     .as_deref()
-                    .and_then(|e| known_by(table, |a| a.emails, e))
-                    .or_else(|| known_by(table, |a| a.names, &name))
-                    .or_else(|| known_by(table, |a| a.names, name.split(" (").next().unwrap_or_default()))
+                    .and_then(|e| known_by(table, |a| &a.emails, e))
+                    .or_else(|| known_by(table, |a| &a.names, &name))
+                    .or_else(|| known_by(table, |a| &a.names, name.split(" (").next().unwrap_or_default()))
                     .and_then(|a| agent(a.agent_id, AttributionSource::Trailer))
             }
             _ => None,
@@ -153,23 +218,24 @@ pub fn commit_attribution(commit: &CommitInfo, table: &[KnownAgent]) -> Option<A
         .author_email
         .as_deref()
         .and_then(|e| {
-            known_by(table, |a| a.emails, e)
-                .or_else(|| known_by(table, |a| a.logins, e.split('@').next().unwrap_or_default()))
+            known_by(table, |a| &a.emails, e)
+                .or_else(|| known_by(table, |a| &a.logins, e.split('@').next().unwrap_or_default()))
         })
-        .or_else(|| commit.author_name.as_deref().and_then(|n| known_by(table, |a| a.logins, n)))
+        .or_else(|| commit.author_name.as_deref().and_then(|n| known_by(table, |a| &a.logins, n)))
         .or_else(|| {
             // Aider commits as the user with " (aider)" appended to the name.
             commit
                 .author_name
                 .as_deref()
                 .filter(|n| n.trim_end().ends_with("(aider)"))
-                .and_then(|_| known_by(table, |a| a.names, "aider"))
+                .and_then(|_| known_by(table, |a| &a.names, "aider"))
         });
     if let Some(a) = by_author {
         return agent(a.agent_id, AttributionSource::BotAuthor);
     }
     let message = commit.message.to_ascii_lowercase();
     table
+        .entries
         .iter()
         .find(|a| a.footers.iter().any(|f| message.contains(f)))
         .and_then(|a| agent(a.agent_id, AttributionSource::Footer))
@@ -189,7 +255,7 @@ mod tests {
     }
 
     fn resolved(c: &CommitInfo) -> Option<(String, AttributionSource, f64)> {
-        commit_attribution(c, KNOWN_AGENTS)
+        commit_attribution(c, &IdentityTable::shipped())
             .map(|a| (a.agent_id.map(|x| x.to_string()).unwrap_or_default(), a.source, a.confidence))
     }
 

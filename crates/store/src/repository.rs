@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use provenance_core::access::{Scope, Tier};
 use provenance_core::decision::Decision;
+use provenance_core::identity::AgentIdentity;
 use provenance_core::{
     AgentId, AgentKeyId, Analysis, AnalysisError, AnalysisId, AnalysisStatus, ApiKeyId, ChangedLine, FileContent,
     Finding, NewAnalysis, RepoName, TenantId,
@@ -310,8 +311,21 @@ pub struct AgentKeyRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// The agent registry of a tenant: attestation keys and the tenant's own agent identities.
 #[async_trait]
 pub trait AgentKeyRepository {
+    /// Create or replace the tenant's identity for `identity.agent_id`.
+    async fn put_agent_identity(
+        &self,
+        tenant: &TenantId,
+        identity: &AgentIdentity,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The tenant's identities, by agent id.
+    async fn list_agent_identities(&self, tenant: &TenantId) -> StoreResult<Vec<AgentIdentity>>;
+    /// `false` when the tenant has none for `agent`.
+    async fn delete_agent_identity(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool>;
+
     /// `false` (and nothing written) when the same key is already active for the tenant.
     async fn insert_agent_key(&self, key: &AgentKeyRecord) -> StoreResult<bool>;
     /// The tenant's keys, revoked ones too, oldest first; only `agent`'s when given.

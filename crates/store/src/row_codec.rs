@@ -62,3 +62,32 @@ pub(crate) fn finding_status_from(s: &str) -> StoreResult<FindingStatus> {
 pub(crate) fn status_from(s: &str) -> StoreResult<AnalysisStatus> {
     AnalysisStatus::parse(s).ok_or_else(|| corrupt("analysis status", s))
 }
+
+/// The stored form of an agent identity's marks (`agent_identities.marks`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Marks {
+    names: Vec<String>,
+    emails: Vec<String>,
+    logins: Vec<String>,
+    footers: Vec<String>,
+}
+
+pub(crate) fn identity_marks_json(identity: &provenance_core::identity::AgentIdentity) -> StoreResult<String> {
+    to_json(&Marks {
+        names: identity.names.clone(),
+        emails: identity.emails.clone(),
+        logins: identity.logins.clone(),
+        footers: identity.footers.clone(),
+    })
+}
+
+pub(crate) fn identity_from_row(agent_id: &str, marks: &str) -> StoreResult<provenance_core::identity::AgentIdentity> {
+    let marks: Marks = from_json("agent identity", marks)?;
+    Ok(provenance_core::identity::AgentIdentity {
+        agent_id: provenance_core::AgentId::parse(agent_id).map_err(|e| corrupt("agent id", e))?,
+        names: marks.names,
+        emails: marks.emails,
+        logins: marks.logins,
+        footers: marks.footers,
+    })
+}

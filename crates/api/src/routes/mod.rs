@@ -12,7 +12,7 @@ pub mod results;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use provenance_core::{AnalysisId, ValidationErrors};
 use provenance_store::PageRequest;
 use serde::Deserialize;
@@ -43,6 +43,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/keys", get(keys::list))
         .route("/v1/agents/{agent_id}/keys", post(agents::register).get(agents::list).delete(agents::revoke_all))
         .route("/v1/agents/{agent_id}/keys/{key_id}", delete(agents::revoke))
+        .route("/v1/agents/{agent_id}/identity", put(agents::put_identity).delete(agents::delete_identity))
+        .route("/v1/agents/identities", get(agents::identities))
         .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))
         .route("/health/live", get(health::live))

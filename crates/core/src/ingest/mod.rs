@@ -13,6 +13,7 @@ use crate::attribution::{Attribution, Contributor, resolve_attribution};
 use crate::diff;
 use crate::digest::canonical_value_sha256;
 use crate::id::{AnalysisId, TenantId};
+use crate::identity::AgentIdentity;
 use crate::language::{infer_language, normalise_language};
 use crate::line::{ChangeType, ChangedLine, DeclaredAttribution};
 use crate::names::{AgentId, CommitSha, RepoName, RepoPath};
@@ -43,12 +44,24 @@ pub enum IngestError {
     Invalid(#[from] ValidationErrors),
 }
 
-/// Parse and validate a request body into a [`NewAnalysis`] for `tenant`.
+/// Parse and validate a request body into a [`NewAnalysis`] for `tenant`, matching commit
+/// metadata against the shipped identity table.
 pub fn parse_submission(
     body: &[u8],
     limits: &IngestLimits,
     tenant: &TenantId,
     now: DateTime<Utc>,
+) -> Result<NewAnalysis, IngestError> {
+    parse_submission_with(body, limits, tenant, now, &[])
+}
+
+/// [`parse_submission`], with the tenant's own agent identities matched before the shipped ones.
+pub fn parse_submission_with(
+    body: &[u8],
+    limits: &IngestLimits,
+    tenant: &TenantId,
+    now: DateTime<Utc>,
+    identities: &[AgentIdentity],
 ) -> Result<NewAnalysis, IngestError> {
     if body.len() > limits.max_body_bytes {
         return Err(IngestError::TooLarge {
@@ -68,7 +81,7 @@ pub fn parse_submission(
         .map_err(|e| IngestError::Malformed(FieldError::new("", format!("not canonicalisable: {e}"))))?;
     let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(value)
         .map_err(|e| IngestError::Malformed(FieldError::new(path_to_pointer(e.path()), e.inner().to_string())))?;
-    validate(request, limits, tenant, now, inputs_sha256)
+    validate(request, limits, tenant, now, inputs_sha256, identities)
 }
 
 /// The pointer of the first string (or key) holding a NUL character: no store keeps them (a
@@ -113,6 +126,7 @@ fn validate(
     tenant: &TenantId,
     now: DateTime<Utc>,
     inputs_sha256: String,
+    identities: &[AgentIdentity],
 ) -> Result<NewAnalysis, IngestError> {
     let mut errors = ValidationErrors::default();
 
@@ -218,7 +232,7 @@ fn validate(
     let (Some(repo), Some(pr_number), Some(base_sha), Some(head_sha)) = (repo, pr_number, base_sha, head_sha) else {
         unreachable!("every missing required field was reported as an error above")
     };
-    sources::attribute(&mut lines, &sources, head_sha.as_str());
+    sources::attribute(&mut lines, &sources, head_sha.as_str(), identities);
     Ok(NewAnalysis {
         id: AnalysisId::generate(),
         tenant_id: tenant.clone(),

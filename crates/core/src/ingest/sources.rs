@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::attribution::Attribution;
 use crate::authorship::{LineClaim, agent_trace, git_ai};
-use crate::identity::{CommitInfo, KNOWN_AGENTS, commit_attribution};
+use crate::identity::{AgentIdentity, CommitInfo, IdentityTable, commit_attribution};
 use crate::line::ChangedLine;
 use crate::names::CommitSha;
 use crate::validation::ValidationErrors;
@@ -101,13 +101,13 @@ fn same_commit(a: &str, b: &str) -> bool {
 
 /// Fold every source into the lines' attributions, strongest first: documents (tier 2), then
 /// commit metadata (tiers 3–4). A disagreement is kept as `source_conflict` on the line.
-pub(super) fn attribute(lines: &mut [ChangedLine], sources: &Sources, head_sha: &str) {
+pub(super) fn attribute(lines: &mut [ChangedLine], sources: &Sources, head_sha: &str, identities: &[AgentIdentity]) {
     for document in &sources.documents {
         for (index, claim) in document_claims(lines, document, head_sha) {
             lines[index].attribution.combine(claim);
         }
     }
-    attribute_from_commits(lines, &sources.commits);
+    attribute_from_commits(lines, &sources.commits, &IdentityTable::with_tenant(identities));
 }
 
 /// The claim a document makes about each line it covers (its last word per line), by line index.
@@ -144,12 +144,12 @@ fn document_claims(lines: &[ChangedLine], document: &Document, head_sha: &str) -
 
 /// Give each line the attribution its commit's metadata implies: the commit the line names
 /// (`attribution.commit_sha`, any unambiguous prefix), or the only commit when there is one.
-fn attribute_from_commits(lines: &mut [ChangedLine], commits: &[CommitInfo]) {
+fn attribute_from_commits(lines: &mut [ChangedLine], commits: &[CommitInfo], table: &IdentityTable<'_>) {
     if commits.is_empty() {
         return;
     }
     let resolved: Vec<(&str, Option<Attribution>)> =
-        commits.iter().map(|c| (c.sha.as_str(), commit_attribution(c, KNOWN_AGENTS))).collect();
+        commits.iter().map(|c| (c.sha.as_str(), commit_attribution(c, table))).collect();
     for line in lines.iter_mut() {
         let named = line.declared.as_ref().and_then(|d| d.commit_sha.as_deref()).map(str::to_ascii_lowercase);
         let from_commit = match named {

@@ -10,7 +10,7 @@
 //! and read back as text.
 
 mod access;
-mod agent_keys;
+mod agents;
 mod analyses;
 mod maintenance;
 mod outbox;

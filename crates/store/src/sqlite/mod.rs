@@ -2,7 +2,7 @@
 //! repository of `repository.rs` implemented over it. Each submodule holds one repository.
 
 mod access;
-mod agent_keys;
+mod agents;
 mod analyses;
 mod maintenance;
 mod outbox;

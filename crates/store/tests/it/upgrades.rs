@@ -79,12 +79,15 @@ async fn an_sqlite_analysis_running_during_the_heartbeat_upgrade_is_recovered() 
     let (store, raw) = at_schema(&db, 1).await;
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec!["0002_heartbeat", "0003_line_chunks", "0004_agent_keys"]
+        vec!["0002_heartbeat", "0003_line_chunks", "0004_agent_registry"]
     );
     let t = tenant(&*store).await;
     let running = insert_analysis(&raw, &t, "running", 0).await;
 
-    assert_eq!(store.apply_migrations().await.unwrap(), vec!["0002_heartbeat", "0003_line_chunks", "0004_agent_keys"]);
+    assert_eq!(
+        store.apply_migrations().await.unwrap(),
+        vec!["0002_heartbeat", "0003_line_chunks", "0004_agent_registry"]
+    );
     let job = |id: &AnalysisId, _: &TenantId| OutboxMessage {
         topic: topics::ANALYSIS_JOBS.into(),
         key: format!("{id}:requeued"),
@@ -154,7 +157,7 @@ async fn lines_stored_one_per_row_read_back_the_same_after_the_move_to_chunks(db
         .await;
     }
 
-    assert_eq!(store.apply_migrations().await.unwrap(), vec!["0003_line_chunks", "0004_agent_keys"]);
+    assert_eq!(store.apply_migrations().await.unwrap(), vec!["0003_line_chunks", "0004_agent_registry"]);
 
     let mut paged = Vec::new();
     let mut page = PageRequest::first(500);
