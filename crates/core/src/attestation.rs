@@ -132,6 +132,13 @@ fn claimed_agent(line: &ChangedLine) -> Option<&AgentId> {
     line.attribution.agent_id.as_ref().or_else(|| line.declared.as_ref().and_then(|d| d.agent_id.as_ref()))
 }
 
+/// Whether the tenant's keys can change anything for `lines`: some line is signed, or claims an
+/// agent (whose keys would make it `unsigned_from_keyed_agent`). Without either, the registry
+/// need not be read.
+pub fn needs_keys(lines: &[ChangedLine]) -> bool {
+    lines.iter().any(|l| l.attestation_signature.is_some() || claimed_agent(l).is_some())
+}
+
 /// Resolve the signatures of `lines` against the tenant's registered `keys` (active keys only):
 /// a valid signature makes the line its key's agent's with tier-1 confidence; an invalid one
 /// leaves the attribution and flags `signature_invalid`; an unsigned line attributed to an

@@ -120,7 +120,7 @@ impl Attribution {
 
     /// Add `flag` unless the line already carries it.
     pub fn flag(&mut self, flag: &str) {
-        if !self.flags.iter().any(|f| f == flag) {
+        if !self.has_flag(flag) {
             self.flags.push(flag.to_string());
         }
     }

@@ -104,6 +104,20 @@ pub struct AgentIdentity {
     pub footers: Vec<String>,
 }
 
+impl KnownAgent {
+    /// This shipped agent as an [`AgentIdentity`] (`None` only if its id were invalid).
+    pub fn identity(&self) -> Option<AgentIdentity> {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Some(AgentIdentity {
+            agent_id: AgentId::parse(self.agent_id).ok()?,
+            names: owned(self.names),
+            emails: owned(self.emails),
+            logins: owned(self.logins),
+            footers: owned(self.footers),
+        })
+    }
+}
+
 /// One entry of an [`IdentityTable`], borrowed from the shipped table or a tenant's identity.
 #[derive(Debug, Clone)]
 struct Entry<'a> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::Contributor;
+use crate::attribution::{Contributor, flags};
 use crate::decision::{Coverage, FiredRule, Outcome, PolicyRef};
 use crate::digest::canonical_sha256;
 use crate::finding::{Finding, Severity};
@@ -165,12 +165,8 @@ pub fn evaluate_policy(policy: &Policy, input: &PolicyInput<'_>) -> Evaluation {
         });
     }
     if policy.block_on_signature_invalid {
-        let bad: Vec<LineRef> = input
-            .lines
-            .iter()
-            .filter(|l| l.attribution.flags.iter().any(|f| f == "signature_invalid"))
-            .map(line_ref)
-            .collect();
+        let bad: Vec<LineRef> =
+            input.lines.iter().filter(|l| l.attribution.has_flag(flags::SIGNATURE_INVALID)).map(line_ref).collect();
         if !bad.is_empty() {
             fired.push(FiredRule {
                 rule: "attestation.signature_invalid".into(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
-use provenance_core::attestation::{RegisteredKey, SigningContext, apply_attestations, parse_public_key};
+use provenance_core::attestation::{RegisteredKey, SigningContext, apply_attestations, needs_keys, parse_public_key};
 use provenance_core::attribution::resolve_attribution;
 use provenance_core::decision::{DecisionInput, decide};
 use provenance_core::digest::{canonical_json, sha256_hex};
@@ -75,7 +75,8 @@ impl Pipeline {
             // it did.
             line.attribution = resolve_attribution(line);
         }
-        let keys = registered_keys(store, &input.analysis.tenant_id).await?;
+        let keys =
+            if needs_keys(&lines) { registered_keys(store, &input.analysis.tenant_id).await? } else { Vec::new() };
         let context = SigningContext { repo: &input.analysis.repo, head_sha: &input.analysis.head_sha };
         apply_attestations(&mut lines, context, &keys);
         timings.insert("attribution".to_string(), t.elapsed().as_millis() as u64);

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use provenance_core::access::Scope;
 use provenance_core::attestation::parse_public_key;
 use provenance_core::dsse::key_id;
-use provenance_core::identity::{AgentIdentity, KNOWN_AGENTS};
+use provenance_core::identity::{AgentIdentity, KNOWN_AGENTS, KnownAgent};
 use provenance_core::{AgentId, AgentKeyId, ValidationErrors};
 use provenance_store::AgentKeyRecord;
 use serde::{Deserialize, Serialize};
@@ -309,18 +309,6 @@ pub struct AgentIdentities {
 pub async fn identities(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<AgentIdentities>> {
     principal.require(Scope::AnalysisRead)?;
     let tenant = state.store.list_agent_identities(&principal.tenant_id).await?;
-    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-    let shipped = KNOWN_AGENTS
-        .iter()
-        .filter_map(|a| {
-            Some(AgentIdentity {
-                agent_id: AgentId::parse(a.agent_id).ok()?,
-                names: owned(a.names),
-                emails: owned(a.emails),
-                logins: owned(a.logins),
-                footers: owned(a.footers),
-            })
-        })
-        .collect();
+    let shipped = KNOWN_AGENTS.iter().filter_map(KnownAgent::identity).collect();
     Ok(Json(AgentIdentities { tenant, shipped }))
 }

@@ -13,7 +13,7 @@ use prost::Message;
 use provenance_core::access::Scope;
 use provenance_core::decision::RiskSummary;
 use provenance_core::digest::sha256_hex;
-use provenance_core::ingest::{SubmitAnalysisRequest, parse_submission_with};
+use provenance_core::ingest::{ParsedSubmission, SubmitAnalysisRequest};
 use provenance_core::{Analysis, AnalysisError, AnalysisId, AnalysisStatus, FieldError, Outcome, RepoName};
 use provenance_proto::v1::AnalysisJob;
 use provenance_store::idempotency_cache::CachedSubmission;
@@ -81,8 +81,11 @@ pub async fn submit(
         let status = StatusCode::from_u16(hit.status_code).unwrap_or(StatusCode::ACCEPTED);
         return Ok(submission_response(status, hit.body, true));
     }
-    let identities = state.store.list_agent_identities(&principal.tenant_id).await?;
-    let new = parse_submission_with(&body, &state.limits, &principal.tenant_id, Utc::now(), &identities)?;
+    let parsed = ParsedSubmission::parse(&body, &state.limits)?;
+    // The tenant's agent identities are read only when commit metadata needs matching.
+    let identities =
+        if parsed.has_commits() { state.store.list_agent_identities(&principal.tenant_id).await? } else { Vec::new() };
+    let new = parsed.validate(&state.limits, &principal.tenant_id, Utc::now(), &identities)?;
     let job = AnalysisJob::for_analysis(
         new.id.as_str(),
         new.tenant_id.as_str(),

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::attribution::{Attribution, AttributionSource, Contributor};
 use crate::identity::KNOWN_AGENTS;
 use crate::names::AgentId;
+use crate::validation::pointer_token;
 
 /// What one document says about a run of lines of one file.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,7 +151,7 @@ fn line_range(first: u64, last: u64) -> Result<(u32, u32), String> {
 
 /// JSON pointer helpers: `child("/files", "0")` is `/files/0`, with `~` and `/` escaped.
 fn child(pointer: &str, token: &str) -> String {
-    format!("{pointer}/{}", token.replace('~', "~0").replace('/', "~1"))
+    format!("{pointer}/{}", pointer_token(token))
 }
 
 fn type_name(v: &Value) -> &'static str {

@@ -52,36 +52,56 @@ pub fn parse_submission(
     tenant: &TenantId,
     now: DateTime<Utc>,
 ) -> Result<NewAnalysis, IngestError> {
-    parse_submission_with(body, limits, tenant, now, &[])
+    ParsedSubmission::parse(body, limits)?.validate(limits, tenant, now, &[])
 }
 
-/// [`parse_submission`], with the tenant's own agent identities matched before the shipped ones.
-pub fn parse_submission_with(
-    body: &[u8],
-    limits: &IngestLimits,
-    tenant: &TenantId,
-    now: DateTime<Utc>,
-    identities: &[AgentIdentity],
-) -> Result<NewAnalysis, IngestError> {
-    if body.len() > limits.max_body_bytes {
-        return Err(IngestError::TooLarge {
-            limit: "max_body_bytes",
-            error: FieldError::new("", format!("request body is larger than {} bytes", limits.max_body_bytes)),
-        });
+/// A request body read as JSON and typed, not yet validated: enough to know what else its
+/// validation needs (the tenant's agent identities only matter when commits come with it).
+#[derive(Debug)]
+pub struct ParsedSubmission {
+    request: SubmitAnalysisRequest,
+    inputs_sha256: String,
+}
+
+impl ParsedSubmission {
+    pub fn parse(body: &[u8], limits: &IngestLimits) -> Result<Self, IngestError> {
+        if body.len() > limits.max_body_bytes {
+            return Err(IngestError::TooLarge {
+                limit: "max_body_bytes",
+                error: FieldError::new("", format!("request body is larger than {} bytes", limits.max_body_bytes)),
+            });
+        }
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| IngestError::Malformed(FieldError::new("", format!("invalid JSON: {e}"))))?;
+        if !value.is_object() {
+            return Err(IngestError::Malformed(FieldError::new("", "the body must be a JSON object")));
+        }
+        if let Some(pointer) = first_nul(&value, &mut String::new()) {
+            return Err(IngestError::Invalid(ValidationErrors::single(pointer, "must not contain NUL characters")));
+        }
+        let inputs_sha256 = canonical_value_sha256(&value)
+            .map_err(|e| IngestError::Malformed(FieldError::new("", format!("not canonicalisable: {e}"))))?;
+        let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(value)
+            .map_err(|e| IngestError::Malformed(FieldError::new(path_to_pointer(e.path()), e.inner().to_string())))?;
+        Ok(Self { request, inputs_sha256 })
     }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| IngestError::Malformed(FieldError::new("", format!("invalid JSON: {e}"))))?;
-    if !value.is_object() {
-        return Err(IngestError::Malformed(FieldError::new("", "the body must be a JSON object")));
+
+    /// Whether commit metadata comes with the submission.
+    pub fn has_commits(&self) -> bool {
+        self.request.attribution_sources.iter().flatten().any(|s| matches!(s, WireAttributionSource::Commit { .. }))
     }
-    if let Some(pointer) = first_nul(&value, &mut String::new()) {
-        return Err(IngestError::Invalid(ValidationErrors::single(pointer, "must not contain NUL characters")));
+
+    /// Validate into a [`NewAnalysis`] for `tenant`, with the tenant's own agent identities
+    /// matched before the shipped ones.
+    pub fn validate(
+        self,
+        limits: &IngestLimits,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+        identities: &[AgentIdentity],
+    ) -> Result<NewAnalysis, IngestError> {
+        validate(self.request, limits, tenant, now, self.inputs_sha256, identities)
     }
-    let inputs_sha256 = canonical_value_sha256(&value)
-        .map_err(|e| IngestError::Malformed(FieldError::new("", format!("not canonicalisable: {e}"))))?;
-    let request: SubmitAnalysisRequest = serde_path_to_error::deserialize(value)
-        .map_err(|e| IngestError::Malformed(FieldError::new(path_to_pointer(e.path()), e.inner().to_string())))?;
-    validate(request, limits, tenant, now, inputs_sha256, identities)
 }
 
 /// The pointer of the first string (or key) holding a NUL character: no store keeps them (a

@@ -107,7 +107,7 @@ pub(super) fn attribute(lines: &mut [ChangedLine], sources: &Sources, head_sha: 
             lines[index].attribution.combine(claim);
         }
     }
-    attribute_from_commits(lines, &sources.commits, &IdentityTable::with_tenant(identities));
+    attribute_from_commits(lines, &sources.commits, identities);
 }
 
 /// The claim a document makes about each line it covers (its last word per line), by line index.
@@ -144,12 +144,13 @@ fn document_claims(lines: &[ChangedLine], document: &Document, head_sha: &str) -
 
 /// Give each line the attribution its commit's metadata implies: the commit the line names
 /// (`attribution.commit_sha`, any unambiguous prefix), or the only commit when there is one.
-fn attribute_from_commits(lines: &mut [ChangedLine], commits: &[CommitInfo], table: &IdentityTable<'_>) {
+fn attribute_from_commits(lines: &mut [ChangedLine], commits: &[CommitInfo], identities: &[AgentIdentity]) {
     if commits.is_empty() {
         return;
     }
+    let table = IdentityTable::with_tenant(identities);
     let resolved: Vec<(&str, Option<Attribution>)> =
-        commits.iter().map(|c| (c.sha.as_str(), commit_attribution(c, table))).collect();
+        commits.iter().map(|c| (c.sha.as_str(), commit_attribution(c, &table))).collect();
     for line in lines.iter_mut() {
         let named = line.declared.as_ref().and_then(|d| d.commit_sha.as_deref()).map(str::to_ascii_lowercase);
         let from_commit = match named {
