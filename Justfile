@@ -35,6 +35,10 @@ bench-roundtrip:
 bench-detect:
     bash scripts/bench-detect.sh
 
+# Interoperability: our bundles verified by securesystemslib, our SARIF by jsonschema (CI runs it).
+check-interop:
+    bash scripts/check-interop.sh
+
 # Fuzz the diff parser for SECONDS (nightly + cargo-fuzz, installed if missing).
 fuzz SECONDS="600":
     bash scripts/fuzz.sh {{SECONDS}}

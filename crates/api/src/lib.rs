@@ -5,6 +5,7 @@
 //! `routes/`; errors are rendered in `error.rs`.
 
 pub mod auth;
+pub mod body;
 pub mod bootstrap;
 pub mod error;
 pub mod metrics;

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{agents, analyses, api_keys, detect, detectors, health, keys, results};
+use crate::routes::{
+    agents, analyses, api_keys, detect, detectors, findings, health, keys, overrides, policies, results,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +21,9 @@ use crate::routes::{agents, analyses, api_keys, detect, detectors, health, keys,
         api_keys::create, api_keys::list, api_keys::revoke,
         agents::register, agents::list, agents::revoke, agents::revoke_all,
         agents::put_identity, agents::delete_identity, agents::identities,
+        policies::list, policies::get, policies::effective, policies::put, policies::delete, policies::validate,
+        findings::get, findings::suppress, findings::list, findings::revoke,
+        overrides::create, overrides::get, overrides::history, overrides::verify,
         health::live, health::ready, health::startup,
         crate::metrics::render,
     ),
@@ -30,6 +35,8 @@ use crate::routes::{agents, analyses, api_keys, detect, detectors, health, keys,
         (name = "detectors", description = "What evaluates the code"),
         (name = "keys", description = "Public keys that verify bundles"),
         (name = "agents", description = "Agent key registry: public keys that verify signed line attestations"),
+        (name = "policies", description = "Policies as code: what decides allow, warn or block (docs/policy.md)"),
+        (name = "findings", description = "Finding lifecycle: suppressions by fingerprint"),
         (name = "api-keys", description = "API key management (admin)"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use ed25519_dalek::SigningKey;
 use metrics_exporter_prometheus::PrometheusHandle;
 use provenance_core::ingest::IngestLimits;
 use provenance_detect::DetectorSet;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub detectors: Arc<DetectorSet>,
     pub public_keys: Arc<Vec<PublicKeyInfo>>,
+    /// Signs overrides (decisions are signed by the worker with the same key).
+    pub signing_key: Arc<SigningKey>,
     pub limits: IngestLimits,
     pub metrics: PrometheusHandle,
     pub started_at: Instant,
@@ -41,6 +44,7 @@ impl AppState {
         store: Arc<dyn Store>,
         detectors: Arc<DetectorSet>,
         public_keys: Vec<PublicKeyInfo>,
+        signing_key: Arc<SigningKey>,
         limits: IngestLimits,
     ) -> Self {
         let probes: Vec<Arc<dyn Probe>> =
@@ -49,6 +53,7 @@ impl AppState {
             store,
             detectors,
             public_keys: Arc::new(public_keys),
+            signing_key,
             limits,
             metrics: crate::metrics::handle(),
             started_at: Instant::now(),

@@ -81,8 +81,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
         DetectorSet::configured(&settings.detectors.rules_dirs, &settings.detectors.external_programs())
             .context("loading the detectors")?,
     );
-    let mut state =
-        AppState::new(Arc::clone(&store), Arc::clone(&detectors), keyring.public_keys().to_vec(), settings.limits);
+    let mut state = AppState::new(
+        Arc::clone(&store),
+        Arc::clone(&detectors),
+        keyring.public_keys().to_vec(),
+        Arc::new(keyring.signing_key().clone()),
+        settings.limits,
+    );
     state.public_base_url = settings.public_base_url.trim_end_matches('/').to_string();
 
     let listener = tokio::net::TcpListener::bind(settings.http_listen)

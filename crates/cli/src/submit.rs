@@ -94,10 +94,23 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<i32> {
     std::fs::write(&bundle_path, serde_json::to_vec_pretty(&bundle)?)?;
     eprintln!("wrote {} and {}", sarif_path.display(), bundle_path.display());
 
-    let fails = matches!(
-        (args.fail_on, decision["outcome"].as_str()),
-        (FailOn::Block, Some("block")) | (FailOn::Warn, Some("block" | "warn"))
-    );
+    // A signed override turns a block into an allowed merge.
+    let overridden = &analysis["decision"]["override"];
+    if overridden.is_object() {
+        let bundle = client.get_json(&format!("/v1/analysis/{id}/override")).await?["bundle"].clone();
+        let path = args.out_dir.join("provenance-override-bundle.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&bundle)?)?;
+        eprintln!(
+            "the block was overridden by {} ({}): {}; wrote {}",
+            overridden["overridden_by"].as_str().unwrap_or("?"),
+            overridden["created_at"].as_str().unwrap_or("?"),
+            overridden["reason"].as_str().unwrap_or("?"),
+            path.display()
+        );
+    }
+    let outcome = analysis["decision"]["effective_outcome"].as_str().or(decision["outcome"].as_str());
+    let fails =
+        matches!((args.fail_on, outcome), (FailOn::Block, Some("block")) | (FailOn::Warn, Some("block" | "warn")));
     Ok(if fails { 2 } else { 0 })
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use ed25519_dalek::VerifyingKey;
 use provenance_core::dsse::Envelope;
-use provenance_core::statement::open_bundle;
+use provenance_core::statement::{OpenedStatement, open_any};
 use provenance_store::keyring::parse_public_key;
 
 use crate::client::Client;
@@ -45,24 +45,19 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
     if keys.is_empty() {
         bail!("no key to verify with: pass --key FILE or --keys-url URL");
     }
-    let statement = open_bundle(&envelope, &keys).context("verification FAILED")?;
-    let value = serde_json::to_value(&statement)?;
-    let subject = value["subject"][0]["name"].as_str().unwrap_or_default().to_string();
-    if let Some(repo) = &args.repo {
-        let expected = format!("git+https://github.com/{repo}@");
-        if !subject.starts_with(&expected) {
-            bail!("verification FAILED: the statement is about {subject}, not {repo}");
-        }
-    }
-    if let Some(sha) = &args.sha {
-        let got = value["subject"][0]["digest"]["gitCommit"].as_str().unwrap_or_default();
-        if !got.eq_ignore_ascii_case(sha) {
-            bail!("verification FAILED: the statement is about commit {got}, not {sha}");
-        }
-    }
+    let statement = open_any(&envelope, &keys).context("verification FAILED")?;
+    statement
+        .check_subject(args.repo.as_deref(), args.sha.as_deref())
+        .map_err(|why| anyhow::anyhow!("verification FAILED: {why}"))?;
+    let value = statement.to_value();
+    let subject = statement.subject().first().map(|s| s.name.clone()).unwrap_or_default();
+    let kind = match statement {
+        OpenedStatement::Decision(_) => "decision",
+        OpenedStatement::Override(_) => "override",
+    };
     println!("{}", serde_json::to_string_pretty(&value)?);
     eprintln!(
-        "verified: {} — outcome {} (signed by key {})",
+        "verified: {kind} about {} — outcome {} (signed by key {})",
         subject,
         value["predicate"]["outcome"].as_str().unwrap_or("?"),
         envelope.signatures.first().map(|s| s.keyid.as_str()).unwrap_or("?")

@@ -344,7 +344,8 @@ async fn a_tenants_own_agent_identities_are_matched_before_the_shipped_table() {
     let id = submit_and_wait(&srv, &body(2)).await;
     assert_eq!(
         summary(&attributions(&srv, &id).await["app/a.py:1"]),
-        ("ai".into(), s("acme-bot"), None, "trailer".into(), 0.8, vec![])
+        // Ada wrote the commit with the agent: her lines are human-co-authored.
+        ("ai".into(), s("acme-bot"), None, "trailer".into(), 0.8, vec!["human_co_author".to_string()])
     );
     assert_eq!(srv.delete("/v1/agents/acme-bot/identity").await.status(), 204);
     assert_eq!(srv.delete("/v1/agents/acme-bot/identity").await.status(), 404);

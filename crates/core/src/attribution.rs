@@ -81,6 +81,10 @@ pub mod flags {
     /// The signature verifies over the content alone (the earlier service's scheme), so it is
     /// not bound to this line's place and could have been copied from elsewhere.
     pub const LEGACY_UNBOUND_SIGNATURE: &str = "legacy_unbound_signature";
+    /// The commit that brought the line shows a human took part next to the agent: a person
+    /// authored it (the agent came from a trailer or footer), or a `Co-authored-by:` trailer
+    /// names a person. Path rules accept an agent's change with a human co-author.
+    pub const HUMAN_CO_AUTHOR: &str = "human_co_author";
 }
 
 /// The resolved authorship of one line.
@@ -129,6 +133,12 @@ impl Attribution {
         self.flags.iter().any(|f| f == flag)
     }
 
+    /// Whether a human took part in writing the line: it is `mixed`, or its commit shows a human
+    /// co-author ([`flags::HUMAN_CO_AUTHOR`]).
+    pub fn is_human_co_authored(&self) -> bool {
+        self.contributor == Contributor::Mixed || self.has_flag(flags::HUMAN_CO_AUTHOR)
+    }
+
     /// Whether two known attributions name different authors: another kind of contributor, or
     /// two different agents.
     pub fn disagrees_with(&self, other: &Attribution) -> bool {
@@ -142,6 +152,8 @@ impl Attribution {
     /// Fold another source's claim into this one: the stronger claim is kept (on a tie, the one
     /// already here), and a disagreement is recorded as `source_conflict`. An inferred claim
     /// (commit metadata, tiers 3–4) never turns a line attributed to a human into an agent's.
+    /// `human_co_author` is kept whichever claim wins: it is evidence about the commit, not about
+    /// which tool wrote the line.
     pub fn combine(&mut self, candidate: Attribution) {
         let conflict = self.disagrees_with(&candidate);
         let inferred = matches!(
@@ -155,6 +167,8 @@ impl Attribution {
             for f in flags {
                 self.flag(&f);
             }
+        } else if candidate.has_flag(flags::HUMAN_CO_AUTHOR) {
+            self.flag(flags::HUMAN_CO_AUTHOR);
         }
         if conflict {
             self.flag(flags::SOURCE_CONFLICT);
@@ -246,6 +260,32 @@ mod tests {
         })));
         assert_eq!(a.contributor, Contributor::Human);
         assert!(a.agent_id.is_none());
+    }
+
+    #[test]
+    fn human_co_author_evidence_from_a_weaker_commit_claim_is_kept() {
+        let mut declared = resolve_attribution(&line(Some(DeclaredAttribution {
+            agent_id: Some(AgentId::parse("claude-code").unwrap()),
+            ..Default::default()
+        })));
+        assert!(!declared.is_human_co_authored());
+        let mut from_commit = Attribution {
+            source: AttributionSource::Trailer,
+            confidence: AttributionSource::Trailer.confidence(),
+            ..declared.clone()
+        };
+        from_commit.flag(flags::HUMAN_CO_AUTHOR);
+        declared.combine(from_commit);
+        assert_eq!(declared.source, AttributionSource::Declared, "the stronger claim stays");
+        assert!(declared.is_human_co_authored());
+        assert!(!declared.has_flag(flags::SOURCE_CONFLICT));
+    }
+
+    #[test]
+    fn a_mixed_line_counts_as_human_co_authored() {
+        let a = Attribution { contributor: Contributor::Mixed, ..Attribution::unknown() };
+        assert!(a.is_human_co_authored());
+        assert!(!Attribution::unknown().is_human_co_authored());
     }
 
     #[test]

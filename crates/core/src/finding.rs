@@ -95,6 +95,10 @@ pub enum FindingStatus {
 /// Why a finding is suppressed, and by whom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Suppression {
+    /// The suppression that matched the finding's fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "sup_01JDQ7Z4V3K8M2N5P6R7S8T9VW")]
+    pub id: Option<crate::id::SuppressionId>,
     pub reason: String,
     pub suppressed_by: String,
     pub suppressed_at: chrono::DateTime<chrono::Utc>,

@@ -85,6 +85,12 @@ prefixed_id!(
 prefixed_id!(
     /// A tenant (organisation).
     TenantId, "tn");
+prefixed_id!(
+    /// A suppression of findings by fingerprint.
+    SuppressionId, "sup");
+prefixed_id!(
+    /// A signed override of a `block` decision.
+    OverrideId, "ov");
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::{Attribution, AttributionSource, Contributor};
+use crate::attribution::{Attribution, AttributionSource, Contributor, flags};
 use crate::names::AgentId;
 
 /// One agent tool and the marks it leaves on commits. Matching is case-insensitive.
@@ -208,19 +208,23 @@ fn agent(agent_id: &str, source: AttributionSource) -> Option<Attribution> {
 /// What a commit's metadata says about who wrote it, strongest evidence first: trailers and a
 /// bot author (tier 3, 0.8), then footers (tier 4, 0.6). `None` when it names no agent: a
 /// commit by a person with no agent marks says nothing about tools (and a person is never
-/// turned into an agent).
+/// turned into an agent). When the commit also shows a human took part — a person authored it,
+/// or a `Co-authored-by:` trailer names one — the attribution carries
+/// [`flags::HUMAN_CO_AUTHOR`].
 pub fn commit_attribution(commit: &CommitInfo, table: &IdentityTable<'_>) -> Option<Attribution> {
+    let mut attribution = agent_of_commit(commit, table)?;
+    if human_took_part(commit, table, attribution.source) {
+        attribution.flag(flags::HUMAN_CO_AUTHOR);
+    }
+    Some(attribution)
+}
+
+fn agent_of_commit(commit: &CommitInfo, table: &IdentityTable<'_>) -> Option<Attribution> {
     for (key, value) in trailers(&commit.message) {
         let found = match key.as_str() {
             "agent-id" => agent(&value.to_ascii_lowercase(), AttributionSource::Trailer),
             "generated-by" | "co-authored-by" => {
-                let (name, email) = name_and_email(&value);
-                email
-                    .as_deref()
-                    .and_then(|e| known_by(table, |a| &a.emails, e))
-                    .or_else(|| known_by(table, |a| &a.names, &name))
-                    .or_else(|| known_by(table, |a| &a.names, name.split(" (").next().unwrap_or_default()))
-                    .and_then(|a| agent(a.agent_id, AttributionSource::Trailer))
+                trailer_agent(table, &value).and_then(|a| agent(a.agent_id, AttributionSource::Trailer))
             }
             _ => None,
         };
@@ -228,7 +232,31 @@ pub fn commit_attribution(commit: &CommitInfo, table: &IdentityTable<'_>) -> Opt
             return found;
         }
     }
-    let by_author = commit
+    if let Some(a) = author_agent(commit, table) {
+        return agent(a.agent_id, AttributionSource::BotAuthor);
+    }
+    let message = commit.message.to_ascii_lowercase();
+    table
+        .entries
+        .iter()
+        .find(|a| a.footers.iter().any(|f| message.contains(f)))
+        .and_then(|a| agent(a.agent_id, AttributionSource::Footer))
+}
+
+/// The known agent a `Generated-by:` or `Co-authored-by:` value (`Name <email>`) names.
+fn trailer_agent<'t, 'a>(table: &'t IdentityTable<'a>, value: &str) -> Option<&'t Entry<'a>> {
+    let (name, email) = name_and_email(value);
+    email
+        .as_deref()
+        .and_then(|e| known_by(table, |a| &a.emails, e))
+        .or_else(|| known_by(table, |a| &a.names, &name))
+        .or_else(|| known_by(table, |a| &a.names, name.split(" (").next().unwrap_or_default()))
+}
+
+/// The known agent whose account authored the commit: its e-mail, its login (as the e-mail's
+/// local part or the author name), or Aider's `Name (aider)`.
+fn author_agent<'t, 'a>(commit: &CommitInfo, table: &'t IdentityTable<'a>) -> Option<&'t Entry<'a>> {
+    commit
         .author_email
         .as_deref()
         .and_then(|e| {
@@ -243,16 +271,27 @@ pub fn commit_attribution(commit: &CommitInfo, table: &IdentityTable<'_>) -> Opt
                 .as_deref()
                 .filter(|n| n.trim_end().ends_with("(aider)"))
                 .and_then(|_| known_by(table, |a| &a.names, "aider"))
-        });
-    if let Some(a) = by_author {
-        return agent(a.agent_id, AttributionSource::BotAuthor);
-    }
-    let message = commit.message.to_ascii_lowercase();
-    table
-        .entries
-        .iter()
-        .find(|a| a.footers.iter().any(|f| message.contains(f)))
-        .and_then(|a| agent(a.agent_id, AttributionSource::Footer))
+        })
+}
+
+/// Whether an agent's commit shows a human took part: a person authored it (the agent is known
+/// from the message, not from the author), or a `Co-authored-by:` trailer names a person.
+fn human_took_part(commit: &CommitInfo, table: &IdentityTable<'_>, source: AttributionSource) -> bool {
+    let author = [commit.author_name.as_deref(), commit.author_email.as_deref()];
+    let person_authored = source != AttributionSource::BotAuthor
+        && author.iter().flatten().any(|part| !part.trim().is_empty())
+        && !author.iter().flatten().any(|part| is_bot(part))
+        && author_agent(commit, table).is_none()
+        && commit.author_name.as_deref().is_none_or(|n| known_by(table, |a| &a.names, n).is_none());
+    person_authored
+        || trailers(&commit.message).iter().any(|(key, value)| {
+            key == "co-authored-by" && !value.is_empty() && !is_bot(value) && trailer_agent(table, value).is_none()
+        })
+}
+
+/// A GitHub App account (`dependabot[bot]`, `…+copilot-swe-agent[bot]@users.noreply.github.com`).
+fn is_bot(identity: &str) -> bool {
+    identity.to_ascii_lowercase().contains("[bot]")
 }
 
 #[cfg(test)]
@@ -310,6 +349,48 @@ mod tests {
             "Refactor\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)\n\nSee #12 for why.",
         );
         assert_eq!(resolved(&c), Some(("claude-code".into(), AttributionSource::Footer, 0.6)));
+    }
+
+    fn co_authored(c: &CommitInfo) -> bool {
+        commit_attribution(c, &IdentityTable::shipped()).expect("an agent's commit").has_flag(flags::HUMAN_CO_AUTHOR)
+    }
+
+    #[test]
+    fn a_person_committing_with_an_agent_trailer_is_a_human_co_author() {
+        let c = commit(HUMAN, "Fix the parser\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n");
+        assert!(co_authored(&c));
+        let c = commit(HUMAN, "Add cache\n\nAgent-ID: acme-bot");
+        assert!(co_authored(&c));
+        let c = commit(HUMAN, "Refactor\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)");
+        assert!(co_authored(&c), "a footer names the agent; the author is still the person");
+    }
+
+    #[test]
+    fn a_bot_commit_with_a_person_as_co_author_is_human_co_authored() {
+        let c = commit(
+            ("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"),
+            "Fix\n\nCo-authored-by: Ada Lovelace <ada@example.com>",
+        );
+        assert!(co_authored(&c));
+    }
+
+    #[test]
+    fn a_pure_agent_commit_has_no_human_co_author() {
+        let c = commit(
+            ("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"),
+            "Fix\n\nCo-authored-by: Copilot <copilot@github.com>",
+        );
+        assert!(!co_authored(&c));
+        // An agent named by a trailer on a commit that an agent or bot account authored.
+        let c = commit(("Claude", "claude@example.com"), "Fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>");
+        assert!(!co_authored(&c));
+        let c = commit(
+            ("devin-ai-integration[bot]", "158243242+devin-ai-integration[bot]@users.noreply.github.com"),
+            "Fix\n\nCo-authored-by: renovate[bot] <29139614+renovate[bot]@users.noreply.github.com>",
+        );
+        assert!(!co_authored(&c));
+        let c = commit(("Ada Lovelace (aider)", "ada@example.com"), "feat: add retries");
+        assert!(!co_authored(&c), "Aider commits under the person's name with a suffix");
     }
 
     #[test]

@@ -38,15 +38,16 @@ pub const STATEMENT_BUDGET_BYTES: usize = 64 * 1024;
 /// Subject name of the SARIF report.
 pub const SARIF_SUBJECT_NAME: &str = "sarif";
 
-/// An in-toto Statement v1 whose predicate is a Provenance decision.
+/// An in-toto Statement v1; by default one whose predicate is a Provenance decision (the other
+/// predicate Provenance signs is an override, [`crate::overrides::OverridePredicate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Statement {
+pub struct Statement<P = DecisionPredicate> {
     #[serde(rename = "_type")]
     pub type_: String,
     pub subject: Vec<ResourceDescriptor>,
     #[serde(rename = "predicateType")]
     pub predicate_type: String,
-    pub predicate: DecisionPredicate,
+    pub predicate: P,
 }
 
 /// An in-toto ResourceDescriptor with a name and digests (`gitCommit`, `sha256`, …).
@@ -143,7 +144,7 @@ fn serialize_finite_coverage<S: serde::Serializer>(coverage: &Coverage, s: S) ->
     }
 }
 
-mod rfc3339_seconds_z {
+pub(crate) mod rfc3339_seconds_z {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -219,7 +220,7 @@ pub fn build_statement(analysis: &Analysis, decision: &Decision, sarif_sha256: &
     statement
 }
 
-impl Statement {
+impl<P: Serialize> Statement<P> {
     /// The RFC 8785 (JCS) canonical bytes: the DSSE payload.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         // Only strings, integers, finite floats and string-keyed maps: serialisation cannot fail.
@@ -230,7 +231,9 @@ impl Statement {
     pub fn subject_digest(&self, name: &str, algorithm: &str) -> Option<&str> {
         self.subject.iter().find(|s| s.name == name).and_then(|s| s.digest.get(algorithm)).map(String::as_str)
     }
+}
 
+impl Statement {
     /// The decided-at time as written in the statement.
     pub fn decided_at_rfc3339(&self) -> String {
         self.predicate.decided_at.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -239,7 +242,7 @@ impl Statement {
 
 /// Sign a statement: a DSSE envelope over its canonical bytes with payload type
 /// `application/vnd.in-toto+json`.
-pub fn sign_statement(statement: &Statement, key: &SigningKey) -> Envelope {
+pub fn sign_statement<P: Serialize>(statement: &Statement<P>, key: &SigningKey) -> Envelope {
     sign_envelope(key, IN_TOTO_PAYLOAD_TYPE, &statement.canonical_bytes())
 }
 
@@ -252,7 +255,7 @@ pub enum BundleError {
     Envelope(DsseError),
     #[error("not an in-toto statement: `_type` is {found:?}, expected {expected:?}", expected = STATEMENT_TYPE)]
     NotInToto { found: String },
-    #[error("wrong predicate type {found:?}, expected {expected:?}", expected = DECISION_PREDICATE_TYPE)]
+    #[error("wrong predicate type {found:?}, expected {}", expected_predicate_types())]
     WrongPredicateType { found: String },
     #[error("malformed statement JSON: {0}")]
     Malformed(String),
@@ -268,11 +271,83 @@ impl From<DsseError> for BundleError {
     }
 }
 
-/// Verify a bundle against trusted keys and return its statement.
+fn expected_predicate_types() -> String {
+    format!("{DECISION_PREDICATE_TYPE:?} or {:?}", crate::overrides::OVERRIDE_PREDICATE_TYPE)
+}
+
+/// A verified statement of either kind Provenance signs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenedStatement {
+    Decision(Box<Statement>),
+    Override(Box<Statement<crate::overrides::OverridePredicate>>),
+}
+
+impl OpenedStatement {
+    /// The statement as JSON, to print or return.
+    pub fn to_value(&self) -> serde_json::Value {
+        match self {
+            // Statements serialise to plain JSON objects; nothing here can fail.
+            Self::Decision(s) => serde_json::to_value(s),
+            Self::Override(s) => serde_json::to_value(s),
+        }
+        .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The subjects it is about.
+    pub fn subject(&self) -> &[ResourceDescriptor] {
+        match self {
+            Self::Decision(s) => &s.subject,
+            Self::Override(s) => &s.subject,
+        }
+    }
+
+    /// `Err` saying why when the statement is not about repository `repo` (`owner/name`) or
+    /// commit `sha` (either check skipped when not given).
+    pub fn check_subject(&self, repo: Option<&str>, sha: Option<&str>) -> Result<(), String> {
+        if repo.is_none() && sha.is_none() {
+            return Ok(());
+        }
+        let commit = self
+            .subject()
+            .iter()
+            .find(|s| s.digest.contains_key("gitCommit"))
+            .ok_or_else(|| "the statement names no commit".to_string())?;
+        if let Some(repo) = repo
+            && !commit.name.starts_with(&format!("git+https://github.com/{repo}@"))
+        {
+            return Err(format!("the statement is about {}, not {repo}", commit.name));
+        }
+        let got = commit.digest.get("gitCommit").map(String::as_str).unwrap_or_default();
+        match sha {
+            Some(sha) if !got.eq_ignore_ascii_case(sha) => {
+                Err(format!("the statement is about commit {got}, not {sha}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The outcome it states: the decision's, or `allow` for an override.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Decision(s) => s.predicate.outcome,
+            Self::Override(s) => s.predicate.outcome,
+        }
+    }
+}
+
+/// Verify a bundle against trusted keys and return its decision statement.
 ///
 /// The envelope must carry a signature valid under one of `keys` over an in-toto payload, whose
 /// `_type` and `predicateType` are the ones this module writes.
 pub fn open_bundle(envelope: &Envelope, keys: &[VerifyingKey]) -> Result<Statement, BundleError> {
+    match open_any(envelope, keys)? {
+        OpenedStatement::Decision(s) => Ok(*s),
+        OpenedStatement::Override(s) => Err(BundleError::WrongPredicateType { found: s.predicate_type }),
+    }
+}
+
+/// Verify an envelope against trusted keys and return the statement, a decision or an override.
+pub fn open_any(envelope: &Envelope, keys: &[VerifyingKey]) -> Result<OpenedStatement, BundleError> {
     let payload = verify_envelope(envelope, keys, IN_TOTO_PAYLOAD_TYPE)?;
     let value: serde_json::Value =
         serde_json::from_slice(&payload).map_err(|e| BundleError::Malformed(e.to_string()))?;
@@ -281,11 +356,16 @@ pub fn open_bundle(envelope: &Envelope, keys: &[VerifyingKey]) -> Result<Stateme
     if type_ != STATEMENT_TYPE {
         return Err(BundleError::NotInToto { found: type_ });
     }
-    let predicate_type = field("predicateType").unwrap_or_default();
-    if predicate_type != DECISION_PREDICATE_TYPE {
-        return Err(BundleError::WrongPredicateType { found: predicate_type });
+    let malformed = |e: serde_path_to_error::Error<serde_json::Error>| BundleError::Malformed(e.to_string());
+    match field("predicateType").unwrap_or_default() {
+        t if t == DECISION_PREDICATE_TYPE => {
+            serde_path_to_error::deserialize(value).map(|s| OpenedStatement::Decision(Box::new(s))).map_err(malformed)
+        }
+        t if t == crate::overrides::OVERRIDE_PREDICATE_TYPE => {
+            serde_path_to_error::deserialize(value).map(|s| OpenedStatement::Override(Box::new(s))).map_err(malformed)
+        }
+        found => Err(BundleError::WrongPredicateType { found }),
     }
-    serde_path_to_error::deserialize(value).map_err(|e| BundleError::Malformed(e.to_string()))
 }
 
 #[cfg(test)]

@@ -46,3 +46,30 @@ impl ValidationErrors {
 pub fn pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
+
+/// The JSON pointer of the place a `serde_path_to_error` error points at (`/paths/1/match/0`).
+pub fn pointer_from_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", pointer_token(key))),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// Longest accepted free-text reason (suppressions, overrides), in characters.
+pub const MAX_REASON_CHARS: usize = 2_000;
+
+/// A required free-text reason, trimmed: records an error at `pointer` (with `hint` saying what
+/// it is for) when it is missing, blank or longer than [`MAX_REASON_CHARS`].
+pub fn required_reason(errors: &mut ValidationErrors, pointer: &str, value: Option<&str>, hint: &str) -> String {
+    let reason = value.map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        errors.push(pointer, format!("is required: {hint}"));
+    } else if reason.chars().count() > MAX_REASON_CHARS {
+        errors.push(pointer, format!("is longer than {MAX_REASON_CHARS} characters"));
+    }
+    reason.to_string()
+}

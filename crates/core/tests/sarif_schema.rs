@@ -123,6 +123,7 @@ fn varied_findings() -> Vec<Finding> {
     let mut tls = finding("generic.tls.verify_off", Severity::Low, "lib/http.py", 8);
     tls.status = FindingStatus::Suppressed;
     tls.suppression = Some(Suppression {
+        id: None,
         reason: "internal test server with a self-signed certificate".into(),
         suppressed_by: "alice".into(),
         suppressed_at: at(10, 0, 0),

@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use provenance_core::access::{Scope, Tier};
 use provenance_core::decision::Decision;
 use provenance_core::identity::AgentIdentity;
+use provenance_core::policy::Policy;
+use provenance_core::suppression::FingerprintSuppression;
 use provenance_core::{
     AgentId, AgentKeyId, Analysis, AnalysisError, AnalysisId, AnalysisStatus, ApiKeyId, ChangedLine, FileContent,
-    Finding, NewAnalysis, RepoName, TenantId,
+    Finding, FindingId, NewAnalysis, OverrideId, RepoName, SuppressionId, TenantId,
 };
 
 use crate::error::StoreResult;
@@ -25,6 +27,7 @@ pub trait Store:
     + OutboxRepository
     + AccessRepository
     + AgentKeyRepository
+    + GovernanceRepository
     + MaintenanceRepository
     + Send
     + Sync
@@ -36,6 +39,7 @@ impl<T> Store for T where
         + OutboxRepository
         + AccessRepository
         + AgentKeyRepository
+        + GovernanceRepository
         + MaintenanceRepository
         + Send
         + Sync
@@ -338,6 +342,95 @@ pub trait AgentKeyRepository {
         id: &AgentKeyId,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+}
+
+/// One stored version of a tenant's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRecord {
+    /// The parsed policy, with its id and the version the store gave it.
+    pub policy: Policy,
+    /// The document as submitted (YAML or JSON), comments and all.
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    /// The API key that stored it.
+    pub created_by: String,
+}
+
+/// A signed override of an analysis' `block` decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverrideRecord {
+    pub id: OverrideId,
+    pub analysis_id: AnalysisId,
+    pub reason: String,
+    pub overridden_by: String,
+    pub created_at: DateTime<Utc>,
+    /// The DSSE envelope of the override statement.
+    pub bundle: serde_json::Value,
+}
+
+/// Policies, suppressions and overrides of a tenant (SPEC §5).
+#[async_trait]
+pub trait GovernanceRepository {
+    /// Store `policy` as the next version of the tenant's policy `policy.id` (1 for a new id, one
+    /// more than the last stored version otherwise, whatever `policy.version` says) and make it
+    /// the active one. Concurrent puts of the same id get distinct versions.
+    async fn put_policy(
+        &self,
+        tenant: &TenantId,
+        policy: &Policy,
+        source: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<PolicyRecord>;
+    /// The tenant's active policies, by id.
+    async fn list_policies(&self, tenant: &TenantId) -> StoreResult<Vec<PolicyRecord>>;
+    /// The active version of a policy, or a given stored version (also of a deleted policy).
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        policy_id: &str,
+        version: Option<u32>,
+    ) -> StoreResult<Option<PolicyRecord>>;
+    /// Deactivate a policy (its versions stay readable); `false` when it is not active.
+    async fn delete_policy(&self, tenant: &TenantId, policy_id: &str) -> StoreResult<bool>;
+
+    /// A finding of one of the tenant's analyses, with that analysis' id.
+    async fn get_finding(&self, tenant: &TenantId, id: &FindingId) -> StoreResult<Option<(AnalysisId, Finding)>>;
+    /// Record a suppression. An unrevoked one for the same fingerprint that has expired by
+    /// `suppression.created_at` is revoked first; one still in force is returned instead, and
+    /// nothing is written.
+    async fn insert_suppression(
+        &self,
+        tenant: &TenantId,
+        suppression: &FingerprintSuppression,
+    ) -> StoreResult<Option<FingerprintSuppression>>;
+    /// The tenant's suppressions, newest first; revoked ones only when asked.
+    async fn list_suppressions(
+        &self,
+        tenant: &TenantId,
+        include_revoked: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<FingerprintSuppression>>;
+    /// Un-suppress; `false` when the tenant has no such unrevoked suppression.
+    async fn revoke_suppression(
+        &self,
+        tenant: &TenantId,
+        id: &SuppressionId,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The suppressions in force at `at` for any of `fingerprints`.
+    async fn active_suppressions(
+        &self,
+        tenant: &TenantId,
+        fingerprints: &[&str],
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<FingerprintSuppression>>;
+
+    /// `false` (and nothing written) when the analysis already has an override.
+    async fn insert_override(&self, record: &OverrideRecord) -> StoreResult<bool>;
+    /// The override of one of the tenant's analyses.
+    async fn get_override(&self, tenant: &TenantId, analysis: &AnalysisId) -> StoreResult<Option<OverrideRecord>>;
 }
 
 /// Held while a singleton duty runs; dropping it releases the lock (for Postgres: a transaction

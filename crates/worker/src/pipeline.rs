@@ -11,9 +11,10 @@ use provenance_core::attestation::{RegisteredKey, SigningContext, apply_attestat
 use provenance_core::attribution::resolve_attribution;
 use provenance_core::decision::{DecisionInput, decide};
 use provenance_core::digest::{canonical_json, sha256_hex};
-use provenance_core::policy::Policy;
+use provenance_core::policy::{Policy, select_policy};
 use provenance_core::sarif::{SarifInput, SarifSubject, render_sarif};
 use provenance_core::statement::{build_statement, sign_statement};
+use provenance_core::suppression::apply_suppressions;
 use provenance_core::{AnalysisError, AnalysisId, Attribution, ChangedLine, Finding, Outcome, RepoPath, TenantId};
 use provenance_detect::{DetectInput, DetectorSet};
 use provenance_store::{AnalysisResult, JobStart, Store, StoreError};
@@ -50,6 +51,7 @@ pub enum RunOutcome {
 pub struct Pipeline {
     pub detectors: Arc<DetectorSet>,
     pub signing_key: Arc<SigningKey>,
+    /// What applies when none of the tenant's policies matches the repository.
     pub policy: Policy,
     /// Per-detector time budget for one analysis.
     pub detect_budget: Duration,
@@ -121,12 +123,22 @@ impl Pipeline {
         }
 
         let t = Instant::now();
+        let tenant = &input.analysis.tenant_id;
+        let mut findings = findings;
+        if !findings.is_empty() {
+            let fingerprints: Vec<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+            let suppressions = store.active_suppressions(tenant, &fingerprints, started_at).await?;
+            apply_suppressions(&mut findings, &suppressions, started_at);
+        }
+        // The tenant's policy whose scope matches the repository, else the default.
+        let policies: Vec<Policy> = store.list_policies(tenant).await?.into_iter().map(|r| r.policy).collect();
+        let policy = select_policy(&policies, input.analysis.repo.as_str()).unwrap_or(&self.policy);
         let decided_at = Utc::now();
         let mut decision = decide(DecisionInput {
             analysis_id: id,
             lines: &lines,
             findings: &findings,
-            policy: &self.policy,
+            policy,
             detectors: run.detectors,
             detectors_incomplete: run.incomplete,
             timings_ms: BTreeMap::new(),

@@ -152,7 +152,20 @@ fn idempotency_key(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<Idempot
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DecisionSummary {
     pub outcome: Outcome,
+    /// `allow` when a `block` was overridden, else `outcome`: what a merge gate should act on.
+    pub effective_outcome: Outcome,
     pub fired_rules: Vec<FiredRuleSummary>,
+    /// The signed override of a `block` (`GET /v1/analysis/{id}/override` has its bundle).
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_: Option<OverrideSummary>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OverrideSummary {
+    pub id: String,
+    pub reason: String,
+    pub overridden_by: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -271,9 +284,21 @@ pub async fn get(
     }
     let mut view = AnalysisView::from_analysis(analysis);
     if let Some(d) = decision {
+        // Only a block can be overridden: other decisions cost no extra read.
+        let override_ = match d.outcome {
+            Outcome::Block => state.store.get_override(&principal.tenant_id, &id).await?.map(|o| OverrideSummary {
+                id: o.id.to_string(),
+                reason: o.reason,
+                overridden_by: o.overridden_by,
+                created_at: o.created_at,
+            }),
+            _ => None,
+        };
         view.risk_summary = Some(d.risk_summary);
         view.decision = Some(DecisionSummary {
             outcome: d.outcome,
+            effective_outcome: if override_.is_some() { Outcome::Allow } else { d.outcome },
+            override_,
             fired_rules: d
                 .fired_rules
                 .into_iter()

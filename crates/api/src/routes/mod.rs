@@ -6,8 +6,11 @@ pub mod api_keys;
 pub mod detect;
 pub mod detectors;
 pub mod docs;
+pub mod findings;
 pub mod health;
 pub mod keys;
+pub mod overrides;
+pub mod policies;
 pub mod results;
 
 use axum::Router;
@@ -35,6 +38,17 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/analysis/{id}/lines", get(results::lines))
         .route("/v1/analysis/{id}/bundle", get(results::bundle))
         .route("/v1/analysis/{id}/sarif", get(results::sarif))
+        .route("/v1/analysis/{id}/override", post(overrides::create).get(overrides::get))
+        .route("/v1/analysis/{id}/bundles", get(overrides::history))
+        .route("/v1/bundles/verify", post(overrides::verify))
+        .route("/v1/policies", get(policies::list))
+        .route("/v1/policies/validate", post(policies::validate))
+        .route("/v1/policies/effective", get(policies::effective))
+        .route("/v1/policies/{policy_id}", get(policies::get).put(policies::put).delete(policies::delete))
+        .route("/v1/findings/{id}", get(findings::get))
+        .route("/v1/findings/{id}/suppress", post(findings::suppress))
+        .route("/v1/suppressions", get(findings::list))
+        .route("/v1/suppressions/{id}", delete(findings::revoke))
         .route("/v1/detectors/capabilities", get(detectors::capabilities))
         .route(
             "/v1/detect",

@@ -9,7 +9,8 @@ use provenance_core::access::Scope;
 use provenance_core::decision::Decision;
 use provenance_core::digest::canonical_json;
 use provenance_core::dsse::Envelope;
-use provenance_core::{AnalysisId, AnalysisStatus, ChangedLine, Finding, TenantId};
+use provenance_core::sarif::{SarifInput, SarifSubject, render_sarif};
+use provenance_core::{Analysis, AnalysisId, AnalysisStatus, ChangedLine, Finding, TenantId};
 use serde::Serialize;
 
 use crate::auth::Principal;
@@ -155,11 +156,32 @@ pub async fn bundle(
 pub async fn sarif(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> ApiResult<Response> {
     principal.require(Scope::AnalysisRead)?;
     let id = parse_analysis_id(&id)?;
-    require_completed(&state, &principal.tenant_id, &id).await?;
-    let sarif =
-        state.store.get_sarif(&principal.tenant_id, &id).await?.ok_or_else(|| missing_after_completion("sarif"))?;
+    let analysis = state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
+    let sarif = if analysis.status == AnalysisStatus::Failed {
+        // A failed analysis still gets a log, so code scanning shows the run as failed
+        // (`executionSuccessful: false` with the error) instead of as clean.
+        failed_run_sarif(&analysis)?
+    } else {
+        require_completed(&state, &principal.tenant_id, &id).await?;
+        state.store.get_sarif(&principal.tenant_id, &id).await?.ok_or_else(|| missing_after_completion("sarif"))?
+    };
     // Served in its canonical (RFC 8785) form: the bytes a client saves hash to the `sarif`
     // subject digest of the signed statement.
     let body = canonical_json(&sarif).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/sarif+json")], body).into_response())
+}
+
+fn failed_run_sarif(analysis: &Analysis) -> ApiResult<serde_json::Value> {
+    let message = analysis.error.as_ref().map(|e| format!("analysis failed: {}: {}", e.code, e.message));
+    let log = render_sarif(&SarifInput {
+        subject: Some(SarifSubject { repo: &analysis.repo, head_sha: &analysis.head_sha, analysis_id: &analysis.id }),
+        findings: &[],
+        rules: &[],
+        tool_version: env!("CARGO_PKG_VERSION"),
+        execution_successful: false,
+        failure_message: Some(message.as_deref().unwrap_or("analysis failed")),
+        start_time: analysis.started_at,
+        end_time: analysis.completed_at.or(Some(analysis.updated_at)),
+    });
+    serde_json::to_value(&log).map_err(|e| ApiError::Internal(e.to_string()))
 }

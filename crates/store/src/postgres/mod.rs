@@ -12,6 +12,7 @@
 mod access;
 mod agents;
 mod analyses;
+mod governance;
 mod maintenance;
 mod outbox;
 mod pipeline;

@@ -13,6 +13,7 @@
 mod support;
 
 mod access;
+mod governance;
 mod keyring;
 mod maintenance;
 mod outbox;

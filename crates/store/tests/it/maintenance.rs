@@ -27,7 +27,10 @@ async fn an_empty_database_has_every_migration_pending_and_none_once_applied(db:
     let pending = store.pending_migrations().await.unwrap();
     expected_first_migration(&pending);
     if db.backend == Backend::Sqlite {
-        assert_eq!(pending, vec!["0001_init", "0002_heartbeat", "0003_line_chunks", "0004_agent_registry"]);
+        assert_eq!(
+            pending,
+            vec!["0001_init", "0002_heartbeat", "0003_line_chunks", "0004_agent_registry", "0005_governance"]
+        );
     }
 
     assert_eq!(store.apply_migrations().await.unwrap(), pending);
