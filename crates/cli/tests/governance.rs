@@ -391,3 +391,16 @@ async fn bundles_signed_before_a_key_rotation_still_verify_after_it() {
     assert_eq!((v["verified"].as_bool(), v["keyid"].as_str()), (Some(true), Some(rotated.keyid.as_str())));
     second.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn bad_json_bodies_are_problem_documents_naming_the_field() {
+    let s = TestServer::start().await;
+    assert_problem(s.post("/v1/api-keys", "{").await, 400, "").await;
+    assert_problem(s.post("/v1/api-keys", r#"{"name": "ci", "scopes": "admin"}"#).await, 422, "/scopes").await;
+    assert_problem(s.post("/v1/agents/claude-code/keys", r#"{"public_key": 7}"#).await, 422, "/public_key").await;
+    assert_problem(s.post("/v1/policies/validate", r#"{"policy": 7}"#).await, 422, "/policy").await;
+    let r = s.post("/v1/policies/validate", r#"{"policy": "{}", "extra": 1}"#).await;
+    assert_eq!(r.status(), 422, "unknown fields are refused");
+    let r = s.post("/v1/analysis/an_01JDQ7Z4V3K8M2N5P6R7S8T9VW/override", r#"{"reason": "x", "why": 1}"#).await;
+    assert_eq!(r.status(), 422, "unknown fields are refused");
+}

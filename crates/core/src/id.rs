@@ -13,6 +13,16 @@ pub struct InvalidId {
     pub prefix: &'static str,
 }
 
+/// A ULID greater than the previous one of this process, even within one millisecond (where
+/// plain ULIDs are random, so "newest first" would not hold for resources made together).
+fn next_ulid() -> ulid::Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    // A poisoned lock still holds a valid generator; the random part overflowing within one
+    // millisecond (after 2^80 ids) falls back to a fresh random ULID.
+    let mut generator = GENERATOR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
+}
+
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -24,9 +34,9 @@ macro_rules! prefixed_id {
         impl $name {
             pub const PREFIX: &'static str = $prefix;
 
-            /// A fresh id for a new resource.
+            /// A fresh id for a new resource, greater than every id this process made before.
             pub fn generate() -> Self {
-                Self(format!("{}_{}", $prefix, ulid::Ulid::new()))
+                Self(format!("{}_{}", $prefix, next_ulid()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -102,6 +112,12 @@ mod tests {
         assert!(id.as_str().starts_with("an_"));
         assert_eq!(id.as_str().len(), 3 + 26);
         assert_eq!(id.as_str().parse::<AnalysisId>().unwrap(), id);
+    }
+
+    #[test]
+    fn ids_made_one_after_another_sort_in_that_order() {
+        let ids: Vec<AnalysisId> = (0..1000).map(|_| AnalysisId::generate()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "even within one millisecond");
     }
 
     #[test]

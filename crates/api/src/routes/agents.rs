@@ -24,6 +24,7 @@ use provenance_store::AgentKeyRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -86,7 +87,7 @@ pub async fn register(
     State(state): State<AppState>,
     principal: Principal,
     Path(agent_id): Path<String>,
-    Json(req): Json<RegisterAgentKeyRequest>,
+    JsonBody(req): JsonBody<RegisterAgentKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<AgentKeyView>)> {
     principal.require(Scope::Admin)?;
     let mut errors = ValidationErrors::default();
@@ -252,7 +253,7 @@ pub async fn put_identity(
     State(state): State<AppState>,
     principal: Principal,
     Path(agent_id): Path<String>,
-    Json(req): Json<PutAgentIdentityRequest>,
+    JsonBody(req): JsonBody<PutAgentIdentityRequest>,
 ) -> ApiResult<Json<AgentIdentity>> {
     principal.require(Scope::Admin)?;
     let mut errors = ValidationErrors::default();

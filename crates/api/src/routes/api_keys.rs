@@ -11,6 +11,7 @@ use provenance_store::ApiKeyRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -92,7 +93,7 @@ pub fn new_key_record(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    Json(req): Json<CreateApiKeyRequest>,
+    JsonBody(req): JsonBody<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     principal.require(Scope::Admin)?;
     let mut errors = ValidationErrors::default();

@@ -231,6 +231,7 @@ pub async fn delete(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     /// The policy: its YAML or JSON text, or the policy as a JSON object.
     #[schema(value_type = Object)]

@@ -73,8 +73,12 @@ async fn analyses_are_listed_newest_first_across_pages(s: TestStore) {
 
 async fn analyses_are_filtered_by_repo_pull_request_and_status(s: TestStore) {
     let t = tenant(&s).await;
+    // Ids are ULIDs: only those made in different milliseconds sort in the order they were made.
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(2));
     let on_7 = submitted(&s, &new_analysis(&t, 7, "def456", 1)).await;
+    tick().await;
     let on_8 = submitted(&s, &new_analysis(&t, 8, "def456", 1)).await;
+    tick().await;
     let mut elsewhere = new_analysis(&t, 7, "def456", 1);
     elsewhere.repo = RepoName::parse("acme/web").unwrap();
     let elsewhere = submitted(&s, &elsewhere).await;
