@@ -84,10 +84,9 @@ impl GovernanceRepository for SqliteStore {
         by: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<PolicyRecord> {
-        let mut tx = self.pool.begin().await?;
-        // SQLite has one writer at a time: the read of the last version and the insert are not
-        // interleaved with another put (the insert takes the write lock; a racing put that read
-        // the same version fails on the primary key instead of overwriting).
+        // The write lock first: puts (and other writers) queue, so the version read here is
+        // still the last one when the insert commits.
+        let mut tx = self.begin_write().await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM policy_versions WHERE tenant_id = ?1 AND policy_id = ?2")
                 .bind(tenant.as_str())
@@ -210,7 +209,7 @@ impl GovernanceRepository for SqliteStore {
         tenant: &TenantId,
         s: &FingerprintSuppression,
     ) -> StoreResult<Option<FingerprintSuppression>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // An expired suppression gives way to the new one (kept, revoked, for the record).
         sqlx::query(
             "UPDATE suppressions SET revoked_at = ?3, revoked_by = 'expired' \
