@@ -4,7 +4,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    agents, analyses, api_keys, detect, detectors, findings, health, keys, overrides, policies, results,
+    agents, analyses, api_keys, detect, detectors, findings, health, keys, overrides, policies, results, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -24,6 +24,8 @@ use crate::routes::{
         policies::list, policies::get, policies::effective, policies::put, policies::delete, policies::validate,
         findings::get, findings::suppress, findings::list, findings::revoke,
         overrides::create, overrides::get, overrides::history, overrides::verify,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::rotate,
+        webhooks::attempts,
         health::live, health::ready, health::startup,
         crate::metrics::render,
     ),
@@ -37,6 +39,7 @@ use crate::routes::{
         (name = "agents", description = "Agent key registry: public keys that verify signed line attestations"),
         (name = "policies", description = "Policies as code: what decides allow, warn or block (docs/policy.md)"),
         (name = "findings", description = "Finding lifecycle: suppressions by fingerprint"),
+        (name = "webhooks", description = "Standard Webhooks endpoints, their secrets and delivery attempts"),
         (name = "api-keys", description = "API key management (admin)"),
         (name = "operations", description = "Health and metrics"),
     )

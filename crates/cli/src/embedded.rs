@@ -15,6 +15,7 @@ use provenance_detect::DetectorSet;
 use provenance_store::keyring::Keyring;
 use provenance_store::queue::EmbeddedQueue;
 use provenance_store::{ConnectOptions, Migrations, topics};
+use provenance_worker::webhooks::{Deliverer, delivery_settings};
 use provenance_worker::{Pipeline, Worker};
 use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
@@ -109,8 +110,18 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
         policy: Policy::default(),
         detect_budget: Duration::from_secs(w.detect_budget_seconds),
     });
+    let webhook_queue = Arc::new(EmbeddedQueue::new(
+        Arc::clone(&store),
+        topics::WEBHOOK_DELIVERIES,
+        Duration::from_secs(w.lease_seconds),
+        Duration::from_millis(w.poll_interval_ms),
+    ));
+    let deliverer = Deliverer::new(Arc::clone(&store), webhook_queue, delivery_settings(settings)?)?;
     let worker = Worker { store: Arc::clone(&store), queue, pipeline, settings: w.clone() };
-    let worker = tokio::spawn(worker.run(shutdown.clone()));
+    let worker_shutdown = shutdown.clone();
+    let worker = tokio::spawn(async move {
+        tokio::join!(worker.run(worker_shutdown.clone()), deliverer.run(worker_shutdown));
+    });
 
     let api_shutdown = shutdown.clone();
     let api = tokio::spawn(provenance_api::serve(listener, state, async move { api_shutdown.cancelled().await }));

@@ -101,6 +101,12 @@ prefixed_id!(
 prefixed_id!(
     /// A signed override of a `block` decision.
     OverrideId, "ov");
+prefixed_id!(
+    /// A webhook endpoint of a tenant.
+    WebhookEndpointId, "wh");
+prefixed_id!(
+    /// A webhook message: one event, delivered to every subscribed endpoint.
+    MessageId, "msg");
 
 #[cfg(test)]
 mod tests {

@@ -23,12 +23,16 @@ pub mod sarif;
 pub mod statement;
 pub mod suppression;
 pub mod validation;
+pub mod webhooks;
 
 pub use analysis::{Analysis, AnalysisError, AnalysisStatus, FileContent, NewAnalysis, ReportMode};
 pub use attribution::{Attribution, AttributionSource, Contributor};
 pub use decision::{Decision, Outcome};
 pub use finding::{Category, Detection, Finding, FindingStatus, Location, Severity};
-pub use id::{AgentKeyId, AnalysisId, ApiKeyId, DecisionId, FindingId, OverrideId, SuppressionId, TenantId};
+pub use id::{
+    AgentKeyId, AnalysisId, ApiKeyId, DecisionId, FindingId, MessageId, OverrideId, SuppressionId, TenantId,
+    WebhookEndpointId,
+};
 pub use line::{ChangeType, ChangedLine, DeclaredAttribution};
 pub use names::{AgentId, CommitSha, RepoName, RepoPath};
 pub use validation::{FieldError, ValidationErrors};

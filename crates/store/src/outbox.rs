@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 /// Queue/topic names shared by the outbox, the embedded queue and RabbitMQ.
 pub mod topics {
     pub const ANALYSIS_JOBS: &str = "analysis.jobs";
+    /// Webhook deliveries (SPEC §6): key and payload are `{message_id}:{endpoint_id}`.
+    pub const WEBHOOK_DELIVERIES: &str = "webhook.deliveries";
 }
 
 /// A message to write in the outbox within a state-changing transaction.

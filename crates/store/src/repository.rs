@@ -13,8 +13,9 @@ use provenance_core::policy::Policy;
 use provenance_core::suppression::FingerprintSuppression;
 use provenance_core::{
     AgentId, AgentKeyId, Analysis, AnalysisError, AnalysisId, AnalysisStatus, ApiKeyId, ChangedLine, FileContent,
-    Finding, FindingId, NewAnalysis, OverrideId, RepoName, SuppressionId, TenantId,
+    Finding, FindingId, MessageId, NewAnalysis, OverrideId, RepoName, SuppressionId, TenantId, WebhookEndpointId,
 };
+use std::collections::BTreeMap;
 
 use crate::error::StoreResult;
 use crate::outbox::{OutboxMessage, OutboxRow};
@@ -28,6 +29,7 @@ pub trait Store:
     + AccessRepository
     + AgentKeyRepository
     + GovernanceRepository
+    + WebhookRepository
     + MaintenanceRepository
     + Send
     + Sync
@@ -40,6 +42,7 @@ impl<T> Store for T where
         + AccessRepository
         + AgentKeyRepository
         + GovernanceRepository
+        + WebhookRepository
         + MaintenanceRepository
         + Send
         + Sync
@@ -185,6 +188,9 @@ pub struct AnalysisResult {
     pub bundle: serde_json::Value,
     pub sarif: serde_json::Value,
     pub completed_at: DateTime<Utc>,
+    /// Webhook events of the completion (`analysis.completed`, `decision.<outcome>`), queued for
+    /// the tenant's subscribed endpoints in the same transaction.
+    pub events: Vec<WebhookEvent>,
 }
 
 #[async_trait]
@@ -431,6 +437,150 @@ pub trait GovernanceRepository {
     async fn insert_override(&self, record: &OverrideRecord) -> StoreResult<bool>;
     /// The override of one of the tenant's analyses.
     async fn get_override(&self, tenant: &TenantId, analysis: &AnalysisId) -> StoreResult<Option<OverrideRecord>>;
+}
+
+/// A tenant's webhook endpoint (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpointRecord {
+    pub id: WebhookEndpointId,
+    pub tenant_id: TenantId,
+    pub url: String,
+    pub description: String,
+    /// Event types it receives; empty = every event.
+    pub event_types: Vec<String>,
+    /// Custom headers sent with every delivery.
+    pub headers: BTreeMap<String, String>,
+    pub enabled: bool,
+    /// `whsec_…`.
+    pub secret: String,
+    /// The secret before the last rotation, also signed with until `previous_secret_expires_at`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Delays in seconds after each failed attempt; `None` = the default schedule.
+    pub retry_schedule: Option<Vec<u64>>,
+    pub disabled_reason: Option<String>,
+    /// First failure since the last success.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An event to turn into a message for every enabled endpoint that subscribes to its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    pub message_id: MessageId,
+    pub event_type: String,
+    /// The exact body every attempt sends (`{type, timestamp, data}`).
+    pub payload: String,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// The endpoint refused it for good (410) or was disabled.
+    Failed,
+    /// Every attempt of the schedule failed (dead-lettered).
+    Exhausted,
+    /// Not attempted: the endpoint was disabled or deleted meanwhile.
+    Skipped,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Exhausted => "exhausted",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed, Self::Exhausted, Self::Skipped]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A delivery the worker is about to attempt: the message, the endpoint, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    pub message_id: MessageId,
+    pub event_type: String,
+    pub payload: String,
+    pub endpoint: WebhookEndpointRecord,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+}
+
+/// One attempt at delivering a message to an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAttemptRecord {
+    /// Assigned by the store.
+    pub id: i64,
+    pub message_id: MessageId,
+    pub endpoint_id: WebhookEndpointId,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub attempted_at: DateTime<Utc>,
+    /// `None`: no HTTP answer (refused by the SSRF guard, timeout, connection error).
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    /// `delivered`, `failed`, `gone`, `retry_after`, `refused`.
+    pub outcome: String,
+    pub response: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What an attempt does to its delivery and endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptEffect {
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The endpoint answered well (clears `failing_since`) or not (sets it if unset).
+    pub endpoint_succeeded: bool,
+    /// Disable the endpoint with this reason (410 Gone, failing too long).
+    pub disable_endpoint: Option<String>,
+}
+
+/// Webhook endpoints, messages, deliveries and attempts (SPEC §6).
+#[async_trait]
+pub trait WebhookRepository {
+    async fn insert_endpoint(&self, endpoint: &WebhookEndpointRecord) -> StoreResult<()>;
+    /// The tenant's endpoints, oldest first.
+    async fn list_endpoints(&self, tenant: &TenantId) -> StoreResult<Vec<WebhookEndpointRecord>>;
+    async fn get_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &WebhookEndpointId,
+    ) -> StoreResult<Option<WebhookEndpointRecord>>;
+    /// Replace the endpoint's fields (by tenant and id); `false` when there is no such endpoint.
+    async fn update_endpoint(&self, endpoint: &WebhookEndpointRecord) -> StoreResult<bool>;
+    async fn delete_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> StoreResult<bool>;
+
+    /// In one transaction: store each event that an enabled endpoint of the tenant subscribes to
+    /// as a message, with one pending delivery and one outbox row per subscribed endpoint.
+    /// Returns how many deliveries were queued.
+    async fn emit_events(&self, tenant: &TenantId, events: &[WebhookEvent], at: DateTime<Utc>) -> StoreResult<usize>;
+    /// The message, endpoint and state of a queued delivery (not tenant-scoped: the worker acts
+    /// for every tenant); `None` when the message or the endpoint is gone.
+    async fn load_delivery(
+        &self,
+        message: &MessageId,
+        endpoint: &WebhookEndpointId,
+    ) -> StoreResult<Option<DeliveryTarget>>;
+    /// Record an attempt and what it does to the delivery and the endpoint, in one transaction.
+    async fn record_attempt(&self, attempt: &WebhookAttemptRecord, effect: &AttemptEffect) -> StoreResult<()>;
+    /// Attempts to one of the tenant's endpoints, newest first.
+    async fn list_attempts(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<WebhookAttemptRecord>>;
 }
 
 /// Held while a singleton duty runs; dropping it releases the lock (for Postgres: a transaction

@@ -3,10 +3,12 @@
 //! results before acknowledging the job.
 
 pub mod consumer;
+pub mod events;
 pub mod health;
 pub mod pipeline;
 pub mod scheduler;
 pub mod startup;
+pub mod webhooks;
 
 pub use consumer::Worker;
 pub use pipeline::{Pipeline, PipelineError};

@@ -173,6 +173,8 @@ impl Pipeline {
             serde_json::to_value(&envelope).map_err(|e| PipelineError::permanent("bundle_encoding", e.to_string()))?;
 
         let outcome = decision.outcome;
+        let completed_at = Utc::now();
+        let events = crate::events::completion_events(&input.analysis, &decision, findings.len(), completed_at);
         store
             .complete_analysis(&AnalysisResult {
                 analysis_id: id.clone(),
@@ -181,7 +183,8 @@ impl Pipeline {
                 decision,
                 bundle,
                 sarif,
-                completed_at: Utc::now(),
+                completed_at,
+                events,
             })
             .await?;
         metrics::counter!("provenance_decisions_total", "outcome" => outcome.as_str()).increment(1);

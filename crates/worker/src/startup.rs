@@ -18,6 +18,7 @@ use provenance_store::topics;
 use tokio_util::sync::CancellationToken;
 
 use crate::scheduler::Scheduler;
+use crate::webhooks::{Deliverer, delivery_settings};
 use crate::{Pipeline, Worker};
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -39,6 +40,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
 
     let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(Arc::clone(&store)))];
     let mut background = tokio::task::JoinSet::new();
+    let webhook_queue: Arc<dyn JobQueue>;
     let queue: Arc<dyn JobQueue> = match &settings.amqp_url {
         Some(amqp) => {
             let connection = AmqpConnection::start(
@@ -58,10 +60,17 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
                 stale_after: Duration::from_secs(w.stale_after_seconds),
             };
             background.spawn(scheduler.run(shutdown.clone()));
+            webhook_queue = Arc::new(AmqpQueue::new(connection.clone(), topics::WEBHOOK_DELIVERIES, w.prefetch));
             Arc::new(AmqpQueue::new(connection, topics::ANALYSIS_JOBS, w.prefetch))
         }
         None => {
             probes.push(Arc::new(EmbeddedQueueProbe(Arc::clone(&store))));
+            webhook_queue = Arc::new(EmbeddedQueue::new(
+                Arc::clone(&store),
+                topics::WEBHOOK_DELIVERIES,
+                Duration::from_secs(w.lease_seconds),
+                Duration::from_millis(w.poll_interval_ms),
+            ));
             Arc::new(EmbeddedQueue::new(
                 Arc::clone(&store),
                 topics::ANALYSIS_JOBS,
@@ -88,6 +97,8 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             .await;
     });
 
+    let deliverer = Deliverer::new(Arc::clone(&store), webhook_queue, delivery_settings(&settings)?)?;
+    background.spawn(deliverer.run(shutdown.clone()));
     let worker = Worker { store, queue, pipeline, settings: w.clone() };
     worker.run(shutdown.clone()).await;
     shutdown.cancel();

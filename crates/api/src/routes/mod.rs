@@ -12,6 +12,7 @@ pub mod keys;
 pub mod overrides;
 pub mod policies;
 pub mod results;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +50,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/findings/{id}/suppress", post(findings::suppress))
         .route("/v1/suppressions", get(findings::list))
         .route("/v1/suppressions/{id}", delete(findings::revoke))
+        .route("/v1/webhooks/endpoints", post(webhooks::create).get(webhooks::list))
+        .route("/v1/webhooks/endpoints/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route("/v1/webhooks/endpoints/{id}/rotate-secret", post(webhooks::rotate))
+        .route("/v1/webhooks/endpoints/{id}/attempts", get(webhooks::attempts))
         .route("/v1/detectors/capabilities", get(detectors::capabilities))
         .route(
             "/v1/detect",

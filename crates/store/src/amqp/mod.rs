@@ -37,9 +37,7 @@ use crate::error::StoreError;
 
 /// The topics carried by RabbitMQ (routing key = topic = queue name without prefix).
 pub mod topics {
-    pub use crate::outbox::topics::ANALYSIS_JOBS;
-    /// Webhook deliveries (SPEC §6).
-    pub const WEBHOOK_DELIVERIES: &str = "webhook.deliveries";
+    pub use crate::outbox::topics::{ANALYSIS_JOBS, WEBHOOK_DELIVERIES};
     /// Every topic the default [`super::Topology`] declares.
     pub const ALL: [&str; 2] = [ANALYSIS_JOBS, WEBHOOK_DELIVERIES];
 }

@@ -18,6 +18,7 @@ mod outbox;
 mod pipeline;
 mod rows;
 mod submission;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -127,11 +127,11 @@ impl PipelineRepository for PostgresStore {
         let decision = &result.decision;
         let (chunk, chunk_lines): (Vec<i64>, Vec<String>) = line_chunks::encode(&result.lines)?.into_iter().unzip();
         let findings = FindingColumns::of(&result.findings)?;
-        let settled: Option<String> = sqlx::query_scalar(
+        let sql = format!(
             "WITH settled AS ( \
                  UPDATE analyses SET status = 'completed', findings_total = $2, outcome = $3, error_code = NULL, \
                  error_message = NULL, completed_at = $4, updated_at = $4 \
-                 WHERE id = $1 AND status IN ('queued', 'running') AND lines_total = $5 RETURNING id \
+                 WHERE id = $1 AND status IN ('queued', 'running') AND lines_total = $5 RETURNING id, tenant_id \
              ), lines AS ( \
                  UPDATE analysis_line_chunks AS c SET lines = u.lines \
                  FROM settled, UNNEST($6::bigint[], $7::text[]) AS u (chunk, lines) \
@@ -155,42 +155,51 @@ impl PipelineRepository for PostgresStore {
                  $27::text[], $28::text[], $29::text[], $30::text[]) WITH ORDINALITY \
                  AS u (id, rule_id, rule_version, category, severity, message, file_path, start_line, end_line, \
                  start_column, end_column, snippet, fingerprint, attribution, engine, status, suppression, seq) \
-             ) \
-             SELECT settled.id FROM settled, LATERAL pg_notify($13, settled.id)",
-        )
-        .bind(id)
-        .bind(to_i64("findings_total", result.findings.len() as u64)?)
-        .bind(decision.outcome.as_str())
-        .bind(ts(result.completed_at))
-        .bind(to_i64("lines_total", result.lines.len() as u64)?)
-        .bind(chunk)
-        .bind(chunk_lines)
-        .bind(decision.id.as_str())
-        .bind(to_json(decision)?)
-        .bind(ts(decision.decided_at))
-        .bind(to_json(&result.bundle)?)
-        .bind(to_json(&result.sarif)?)
-        .bind(super::SETTLED_CHANNEL)
-        .bind(findings.id)
-        .bind(findings.rule_id)
-        .bind(findings.rule_version)
-        .bind(findings.category)
-        .bind(findings.severity)
-        .bind(findings.message)
-        .bind(findings.file_path)
-        .bind(findings.start_line)
-        .bind(findings.end_line)
-        .bind(findings.start_column)
-        .bind(findings.end_column)
-        .bind(findings.snippet)
-        .bind(findings.fingerprint)
-        .bind(findings.attribution)
-        .bind(findings.engine)
-        .bind(findings.status)
-        .bind(findings.suppression)
-        .fetch_optional(&self.pool)
-        .await?;
-        if settled.is_some() {
+             ), {events} \
+             SELECT settled.id, (SELECT count(*) FROM queued) FROM settled, LATERAL pg_notify($13, settled.id)",
+            events = super::webhooks::emit_events_ctes("(SELECT tenant_id FROM settled)", 31, "$4"),
+        );
+        let (event_types, message_ids, payloads) = super::webhooks::event_columns(&result.events);
+        let settled: Option<(String, i64)> = sqlx::query_as(&sql)
+            .bind(id)
+            .bind(to_i64("findings_total", result.findings.len() as u64)?)
+            .bind(decision.outcome.as_str())
+            .bind(ts(result.completed_at))
+            .bind(to_i64("lines_total", result.lines.len() as u64)?)
+            .bind(chunk)
+            .bind(chunk_lines)
+            .bind(decision.id.as_str())
+            .bind(to_json(decision)?)
+            .bind(ts(decision.decided_at))
+            .bind(to_json(&result.bundle)?)
+            .bind(to_json(&result.sarif)?)
+            .bind(super::SETTLED_CHANNEL)
+            .bind(findings.id)
+            .bind(findings.rule_id)
+            .bind(findings.rule_version)
+            .bind(findings.category)
+            .bind(findings.severity)
+            .bind(findings.message)
+            .bind(findings.file_path)
+            .bind(findings.start_line)
+            .bind(findings.end_line)
+            .bind(findings.start_column)
+            .bind(findings.end_column)
+            .bind(findings.snippet)
+            .bind(findings.fingerprint)
+            .bind(findings.attribution)
+            .bind(findings.engine)
+            .bind(findings.status)
+            .bind(findings.suppression)
+            .bind(event_types)
+            .bind(message_ids)
+            .bind(payloads)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some((_, queued)) = settled {
+            if queued > 0 {
+                self.notify_outbox();
+            }
             return Ok(());
         }
         // Nothing changed: find out why.

@@ -11,6 +11,7 @@ mod pipeline;
 mod rows;
 mod submission;
 mod timestamps;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

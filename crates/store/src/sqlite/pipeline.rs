@@ -171,8 +171,18 @@ impl PipelineRepository for SqliteStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let queued = if result.events.is_empty() {
+            0
+        } else {
+            let tenant: String =
+                sqlx::query_scalar("SELECT tenant_id FROM analyses WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+            super::webhooks::emit_in_tx(&mut tx, &tenant, &result.events, result.completed_at).await?
+        };
         tx.commit().await?;
         self.announce_settled(&result.analysis_id);
+        if queued > 0 {
+            self.notify_outbox();
+        }
         Ok(())
     }
 

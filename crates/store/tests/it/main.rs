@@ -24,3 +24,4 @@ mod reads;
 mod recovery;
 mod submission;
 mod upgrades;
+mod webhooks;

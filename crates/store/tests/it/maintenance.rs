@@ -29,7 +29,14 @@ async fn an_empty_database_has_every_migration_pending_and_none_once_applied(db:
     if db.backend == Backend::Sqlite {
         assert_eq!(
             pending,
-            vec!["0001_init", "0002_heartbeat", "0003_line_chunks", "0004_agent_registry", "0005_governance"]
+            vec![
+                "0001_init",
+                "0002_heartbeat",
+                "0003_line_chunks",
+                "0004_agent_registry",
+                "0005_governance",
+                "0006_webhooks"
+            ]
         );
     }
 

@@ -438,6 +438,7 @@ pub fn result_for(input: &JobInput, completed_at: DateTime<Utc>) -> AnalysisResu
         bundle: serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": "e30=", "signatures": []}),
         sarif: serde_json::json!({"version": "2.1.0", "runs": []}),
         completed_at,
+        events: Vec::new(),
     }
 }
 

@@ -1,0 +1,351 @@
+//! Webhook endpoints, messages, deliveries and attempts (`WebhookRepository`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use provenance_core::{MessageId, TenantId, WebhookEndpointId};
+
+use super::{PostgresStore, opt_ts, ts};
+use crate::error::StoreResult;
+use crate::outbox::topics::WEBHOOK_DELIVERIES;
+use crate::page::{Page, PageRequest};
+use crate::repository::{
+    AttemptEffect, DeliveryStatus, DeliveryTarget, WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent,
+    WebhookRepository,
+};
+use crate::row_codec::{corrupt, from_json, parse_id, to_i64, to_json, to_u32, to_u64};
+
+const ENDPOINT_COLUMNS: &str = "e.id, e.tenant_id, e.url, e.description, e.event_types, e.headers, e.enabled, e.secret, \
+     e.previous_secret, e.previous_secret_expires_at, e.retry_schedule, e.disabled_reason, e.failing_since, \
+     e.created_at, e.updated_at";
+
+/// The data-modifying CTEs that turn events into messages, deliveries and outbox rows, for the
+/// tenant named by `tenant_sql` (an expression over the CTEs before), with the event arrays and
+/// the time in parameters `$first` (types), `$first+1` (message ids), `$first+2` (payloads) and
+/// `at` (a parameter reference). Ends with a CTE `queued` (one row per delivery queued).
+pub(super) fn emit_events_ctes(tenant_sql: &str, first: usize, at: &str) -> String {
+    let (types, ids, payloads) = (first, first + 1, first + 2);
+    format!(
+        "events AS ( \
+             SELECT u.event_type, u.message_id, u.payload, {tenant_sql} AS tenant_id \
+             FROM UNNEST(${types}::text[], ${ids}::text[], ${payloads}::text[]) AS u (event_type, message_id, payload) \
+             WHERE {tenant_sql} IS NOT NULL \
+         ), subscribers AS ( \
+             SELECT ev.message_id, e.id AS endpoint_id FROM events ev \
+             JOIN webhook_endpoints e ON e.tenant_id = ev.tenant_id AND e.enabled \
+             AND (e.event_types = '[]' OR e.event_types::jsonb ? ev.event_type) \
+         ), messages AS ( \
+             INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) \
+             SELECT ev.message_id, ev.tenant_id, ev.event_type, ev.payload, {at} FROM events ev \
+             WHERE ev.message_id IN (SELECT message_id FROM subscribers) \
+         ), deliveries AS ( \
+             INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
+             SELECT message_id, endpoint_id, 'pending', 0, {at} FROM subscribers \
+         ), queued AS ( \
+             INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+             SELECT '{WEBHOOK_DELIVERIES}', s.message_id || ':' || s.endpoint_id, \
+             convert_to(s.message_id || ':' || s.endpoint_id, 'UTF8'), 0, now(), now() FROM subscribers s \
+             ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
+         )"
+    )
+}
+
+/// The event arrays to bind for [`emit_events_ctes`].
+pub(super) fn event_columns(events: &[WebhookEvent]) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
+    (
+        events.iter().map(|e| e.event_type.as_str()).collect(),
+        events.iter().map(|e| e.message_id.as_str()).collect(),
+        events.iter().map(|e| e.payload.as_str()).collect(),
+    )
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct EndpointRow {
+    id: String,
+    tenant_id: String,
+    url: String,
+    description: String,
+    event_types: String,
+    headers: String,
+    enabled: bool,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
+    retry_schedule: Option<String>,
+    disabled_reason: Option<String>,
+    failing_since: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<EndpointRow> for WebhookEndpointRecord {
+    type Error = crate::error::StoreError;
+
+    fn try_from(r: EndpointRow) -> StoreResult<Self> {
+        Ok(WebhookEndpointRecord {
+            id: parse_id("endpoint id", &r.id)?,
+            tenant_id: parse_id("tenant id", &r.tenant_id)?,
+            url: r.url,
+            description: r.description,
+            event_types: from_json("endpoint event types", &r.event_types)?,
+            headers: from_json("endpoint headers", &r.headers)?,
+            enabled: r.enabled,
+            secret: r.secret,
+            previous_secret: r.previous_secret,
+            previous_secret_expires_at: r.previous_secret_expires_at,
+            retry_schedule: r.retry_schedule.map(|s| from_json("retry schedule", &s)).transpose()?,
+            disabled_reason: r.disabled_reason,
+            failing_since: r.failing_since,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct AttemptRow {
+    id: i64,
+    message_id: String,
+    endpoint_id: String,
+    attempt: i64,
+    attempted_at: DateTime<Utc>,
+    status_code: Option<i64>,
+    latency_ms: i64,
+    outcome: String,
+    response: Option<String>,
+    error: Option<String>,
+}
+
+impl TryFrom<AttemptRow> for WebhookAttemptRecord {
+    type Error = crate::error::StoreError;
+
+    fn try_from(r: AttemptRow) -> StoreResult<Self> {
+        Ok(WebhookAttemptRecord {
+            id: r.id,
+            message_id: parse_id("message id", &r.message_id)?,
+            endpoint_id: parse_id("endpoint id", &r.endpoint_id)?,
+            attempt: to_u32("attempt", r.attempt)?,
+            attempted_at: r.attempted_at,
+            status_code: r.status_code.map(|c| u16::try_from(c).map_err(|e| corrupt("status code", e))).transpose()?,
+            latency_ms: to_u64("latency_ms", r.latency_ms)?,
+            outcome: r.outcome,
+            response: r.response,
+            error: r.error,
+        })
+    }
+}
+
+#[async_trait]
+impl WebhookRepository for PostgresStore {
+    async fn insert_endpoint(&self, e: &WebhookEndpointRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, headers, enabled, secret, \
+             previous_secret, previous_secret_expires_at, retry_schedule, disabled_reason, failing_since, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(e.id.as_str())
+        .bind(e.tenant_id.as_str())
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(to_json(&e.event_types)?)
+        .bind(to_json(&e.headers)?)
+        .bind(e.enabled)
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(opt_ts(e.previous_secret_expires_at))
+        .bind(e.retry_schedule.as_ref().map(to_json).transpose()?)
+        .bind(&e.disabled_reason)
+        .bind(opt_ts(e.failing_since))
+        .bind(ts(e.created_at))
+        .bind(ts(e.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_endpoints(&self, tenant: &TenantId) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.tenant_id = $1 ORDER BY e.id");
+        sqlx::query_as::<_, EndpointRow>(&sql)
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(WebhookEndpointRecord::try_from)
+            .collect()
+    }
+
+    async fn get_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &WebhookEndpointId,
+    ) -> StoreResult<Option<WebhookEndpointRecord>> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.id = $1 AND e.tenant_id = $2");
+        let row = sqlx::query_as::<_, EndpointRow>(&sql)
+            .bind(id.as_str())
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(WebhookEndpointRecord::try_from).transpose()
+    }
+
+    async fn update_endpoint(&self, e: &WebhookEndpointRecord) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, headers = $6, enabled = $7, \
+             secret = $8, previous_secret = $9, previous_secret_expires_at = $10, retry_schedule = $11, \
+             disabled_reason = $12, failing_since = $13, updated_at = $14 WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(e.id.as_str())
+        .bind(e.tenant_id.as_str())
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(to_json(&e.event_types)?)
+        .bind(to_json(&e.headers)?)
+        .bind(e.enabled)
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(opt_ts(e.previous_secret_expires_at))
+        .bind(e.retry_schedule.as_ref().map(to_json).transpose()?)
+        .bind(&e.disabled_reason)
+        .bind(opt_ts(e.failing_since))
+        .bind(ts(e.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2")
+            .bind(id.as_str())
+            .bind(tenant.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn emit_events(&self, tenant: &TenantId, events: &[WebhookEvent], at: DateTime<Utc>) -> StoreResult<usize> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!("WITH {} SELECT count(*) FROM queued", emit_events_ctes("$1::text", 2, "$5"));
+        let (types, ids, payloads) = event_columns(events);
+        let queued: i64 = sqlx::query_scalar(&sql)
+            .bind(tenant.as_str())
+            .bind(types)
+            .bind(ids)
+            .bind(payloads)
+            .bind(ts(at))
+            .fetch_one(&self.pool)
+            .await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
+        Ok(usize::try_from(queued).unwrap_or_default())
+    }
+
+    async fn load_delivery(
+        &self,
+        message: &MessageId,
+        endpoint: &WebhookEndpointId,
+    ) -> StoreResult<Option<DeliveryTarget>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            event_type: String,
+            payload: String,
+            status: String,
+            attempts: i64,
+            #[sqlx(flatten)]
+            endpoint: EndpointRow,
+        }
+        let sql = format!(
+            "SELECT m.event_type, m.payload, d.status, d.attempts, {ENDPOINT_COLUMNS} FROM webhook_deliveries d \
+             JOIN webhook_messages m ON m.id = d.message_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.message_id = $1 AND d.endpoint_id = $2"
+        );
+        let Some(row) = sqlx::query_as::<_, Row>(&sql)
+            .bind(message.as_str())
+            .bind(endpoint.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(DeliveryTarget {
+            message_id: message.clone(),
+            event_type: row.event_type,
+            payload: row.payload,
+            endpoint: row.endpoint.try_into()?,
+            status: DeliveryStatus::parse(&row.status).ok_or_else(|| corrupt("delivery status", &row.status))?,
+            attempts: to_u32("attempts", row.attempts)?,
+        }))
+    }
+
+    async fn record_attempt(&self, a: &WebhookAttemptRecord, effect: &AttemptEffect) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (message_id, endpoint_id, attempt, attempted_at, status_code, latency_ms, \
+             outcome, response, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(a.message_id.as_str())
+        .bind(a.endpoint_id.as_str())
+        .bind(i64::from(a.attempt))
+        .bind(ts(a.attempted_at))
+        .bind(a.status_code.map(i64::from))
+        .bind(to_i64("latency_ms", a.latency_ms)?)
+        .bind(&a.outcome)
+        .bind(&a.response)
+        .bind(&a.error)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $3, attempts = GREATEST(attempts, $4), last_attempt_at = $5, \
+             next_attempt_at = $6, delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END \
+             WHERE message_id = $1 AND endpoint_id = $2",
+        )
+        .bind(a.message_id.as_str())
+        .bind(a.endpoint_id.as_str())
+        .bind(effect.status.as_str())
+        .bind(i64::from(a.attempt))
+        .bind(ts(a.attempted_at))
+        .bind(opt_ts(effect.next_attempt_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET \
+             failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END, \
+             enabled = enabled AND $4::text IS NULL, \
+             disabled_reason = COALESCE($4, disabled_reason), \
+             updated_at = CASE WHEN $4::text IS NULL THEN updated_at ELSE $3 END \
+             WHERE id = $1",
+        )
+        .bind(a.endpoint_id.as_str())
+        .bind(effect.endpoint_succeeded)
+        .bind(ts(a.attempted_at))
+        .bind(&effect.disable_endpoint)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_attempts(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<WebhookAttemptRecord>> {
+        let after: Option<i64> = page.after.as_deref().and_then(|a| a.parse().ok());
+        let rows = sqlx::query_as::<_, AttemptRow>(
+            "SELECT a.id, a.message_id, a.endpoint_id, a.attempt, a.attempted_at, a.status_code, a.latency_ms, \
+             a.outcome, a.response, a.error FROM webhook_attempts a JOIN webhook_endpoints e ON e.id = a.endpoint_id \
+             WHERE a.endpoint_id = $1 AND e.tenant_id = $2 AND ($3::bigint IS NULL OR a.id < $3) \
+             ORDER BY a.id DESC LIMIT $4",
+        )
+        .bind(endpoint.as_str())
+        .bind(tenant.as_str())
+        .bind(after)
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.into_iter().map(WebhookAttemptRecord::try_from).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |a| a.id.to_string()))
+    }
+}

@@ -1,0 +1,192 @@
+//! Webhook endpoints, messages, deliveries and attempts (`WebhookRepository`), the same on both
+//! stores; events queued through the outbox in the transaction that caused them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use provenance_core::{MessageId, TenantId, WebhookEndpointId};
+use provenance_store::{
+    AttemptEffect, DeliveryStatus, PageRequest, WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent, topics,
+};
+
+use crate::support::*;
+
+both_backends!(
+    endpoints_are_stored_updated_and_deleted_per_tenant,
+    events_reach_only_enabled_endpoints_that_subscribe,
+    a_completion_queues_its_events_in_the_same_transaction,
+    attempts_are_recorded_with_their_effect_on_delivery_and_endpoint,
+);
+
+fn endpoint(tenant: &TenantId, events: &[&str]) -> WebhookEndpointRecord {
+    let now = millis(Utc::now());
+    WebhookEndpointRecord {
+        id: WebhookEndpointId::generate(),
+        tenant_id: tenant.clone(),
+        url: "https://hooks.example.com/provenance".into(),
+        description: "ci".into(),
+        event_types: events.iter().map(|e| (*e).to_string()).collect(),
+        headers: BTreeMap::from([("x-team".to_string(), "platform".to_string())]),
+        enabled: true,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        retry_schedule: Some(vec![1, 2, 3]),
+        disabled_reason: None,
+        failing_since: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn event(event_type: &str) -> WebhookEvent {
+    WebhookEvent {
+        message_id: MessageId::generate(),
+        event_type: event_type.into(),
+        payload: format!(r#"{{"type":"{event_type}","timestamp":"2026-11-23T00:00:00Z","data":{{}}}}"#),
+    }
+}
+
+async fn webhook_jobs(s: &TestStore) -> Vec<String> {
+    let mut keys = Vec::new();
+    while let Some(row) = s.claim_outbox(topics::WEBHOOK_DELIVERIES, Duration::from_secs(30)).await.unwrap() {
+        assert_eq!(row.payload, row.key.as_bytes(), "the payload names the delivery");
+        keys.push(row.key);
+    }
+    keys.sort();
+    keys
+}
+
+async fn endpoints_are_stored_updated_and_deleted_per_tenant(s: TestStore) {
+    let t = tenant(&s).await;
+    let mut e = endpoint(&t, &["decision.block"]);
+    s.insert_endpoint(&e).await.unwrap();
+    assert_eq!(s.get_endpoint(&t, &e.id).await.unwrap(), Some(e.clone()));
+    let other = tenant(&s).await;
+    assert_eq!(s.get_endpoint(&other, &e.id).await.unwrap(), None);
+    assert!(s.list_endpoints(&other).await.unwrap().is_empty());
+
+    e.enabled = false;
+    e.previous_secret = Some(e.secret.clone());
+    e.previous_secret_expires_at = Some(millis(Utc::now()));
+    e.secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into();
+    e.retry_schedule = None;
+    assert!(s.update_endpoint(&e).await.unwrap());
+    assert_eq!(s.list_endpoints(&t).await.unwrap(), vec![e.clone()]);
+    let mut foreign = e.clone();
+    foreign.tenant_id = other.clone();
+    assert!(!s.update_endpoint(&foreign).await.unwrap(), "another tenant cannot change it");
+    assert!(!s.delete_endpoint(&other, &e.id).await.unwrap());
+    assert!(s.delete_endpoint(&t, &e.id).await.unwrap());
+    assert_eq!(s.get_endpoint(&t, &e.id).await.unwrap(), None);
+}
+
+async fn events_reach_only_enabled_endpoints_that_subscribe(s: TestStore) {
+    let t = tenant(&s).await;
+    let all = endpoint(&t, &[]);
+    let blocks = endpoint(&t, &["decision.block"]);
+    let mut disabled = endpoint(&t, &[]);
+    disabled.enabled = false;
+    let elsewhere = endpoint(&tenant(&s).await, &[]);
+    for e in [&all, &blocks, &disabled, &elsewhere] {
+        s.insert_endpoint(e).await.unwrap();
+    }
+    let (completed, block) = (event("analysis.completed"), event("decision.block"));
+    let queued = s.emit_events(&t, &[completed.clone(), block.clone()], Utc::now()).await.unwrap();
+    assert_eq!(queued, 3);
+    let mut expected = vec![
+        format!("{}:{}", completed.message_id, all.id),
+        format!("{}:{}", block.message_id, all.id),
+        format!("{}:{}", block.message_id, blocks.id),
+    ];
+    expected.sort();
+    assert_eq!(webhook_jobs(&s).await, expected);
+
+    let target = s.load_delivery(&block.message_id, &blocks.id).await.unwrap().unwrap();
+    assert_eq!((target.status, target.attempts), (DeliveryStatus::Pending, 0));
+    assert_eq!(target.payload, block.payload);
+    assert_eq!(target.endpoint, blocks);
+    assert_eq!(s.load_delivery(&block.message_id, &disabled.id).await.unwrap(), None);
+
+    // No subscriber: nothing is stored.
+    assert_eq!(s.emit_events(&t, &[event("finding.suppressed")], Utc::now()).await.unwrap(), 1, "`all` takes it");
+    assert_eq!(s.emit_events(&tenant(&s).await, &[event("decision.warn")], Utc::now()).await.unwrap(), 0);
+}
+
+async fn a_completion_queues_its_events_in_the_same_transaction(s: TestStore) {
+    let t = tenant(&s).await;
+    let hook = endpoint(&t, &["analysis.completed"]);
+    s.insert_endpoint(&hook).await.unwrap();
+    let analysis = submitted(&s, &new_analysis(&t, 1, "abc1234", 1)).await;
+    let input = s.load_job_input(&analysis.id).await.unwrap().unwrap();
+    let mut result = result_for(&input, Utc::now());
+    let completed = event("analysis.completed");
+    result.events = vec![completed.clone(), event("decision.warn")];
+    s.complete_analysis(&result).await.unwrap();
+    assert_eq!(webhook_jobs(&s).await, vec![format!("{}:{}", completed.message_id, hook.id)]);
+    // A redelivered job completes nothing again, and queues nothing.
+    s.complete_analysis(&result).await.unwrap();
+    assert!(webhook_jobs(&s).await.is_empty());
+}
+
+async fn attempts_are_recorded_with_their_effect_on_delivery_and_endpoint(s: TestStore) {
+    let t = tenant(&s).await;
+    let hook = endpoint(&t, &[]);
+    s.insert_endpoint(&hook).await.unwrap();
+    let m = event("decision.block");
+    s.emit_events(&t, std::slice::from_ref(&m), Utc::now()).await.unwrap();
+    let at = millis(Utc::now());
+    let attempt = |n: u32, code: Option<u16>, outcome: &str| WebhookAttemptRecord {
+        id: 0,
+        message_id: m.message_id.clone(),
+        endpoint_id: hook.id.clone(),
+        attempt: n,
+        attempted_at: at,
+        status_code: code,
+        latency_ms: 12,
+        outcome: outcome.into(),
+        response: Some("oops".into()),
+        error: None,
+    };
+    let failed = AttemptEffect {
+        status: DeliveryStatus::Pending,
+        next_attempt_at: Some(at + chrono::Duration::seconds(5)),
+        endpoint_succeeded: false,
+        disable_endpoint: None,
+    };
+    s.record_attempt(&attempt(1, Some(500), "failed"), &failed).await.unwrap();
+    let target = s.load_delivery(&m.message_id, &hook.id).await.unwrap().unwrap();
+    assert_eq!((target.status, target.attempts), (DeliveryStatus::Pending, 1));
+    assert_eq!(target.endpoint.failing_since, Some(at));
+
+    let gone = AttemptEffect {
+        status: DeliveryStatus::Failed,
+        next_attempt_at: None,
+        endpoint_succeeded: false,
+        disable_endpoint: Some("the endpoint answered 410 Gone".into()),
+    };
+    s.record_attempt(&attempt(2, Some(410), "gone"), &gone).await.unwrap();
+    let endpoint = s.get_endpoint(&t, &hook.id).await.unwrap().unwrap();
+    assert!(!endpoint.enabled);
+    assert_eq!(endpoint.disabled_reason.as_deref(), Some("the endpoint answered 410 Gone"));
+
+    let page = s.list_attempts(&t, &hook.id, &PageRequest::first(1)).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!((page.items[0].attempt, page.items[0].status_code), (2, Some(410)), "newest first");
+    let cursor = page.next_cursor.unwrap();
+    let rest = s.list_attempts(&t, &hook.id, &PageRequest::from_query(Some(5), Some(&cursor)).unwrap()).await.unwrap();
+    assert_eq!(rest.items.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1]);
+    assert!(s.list_attempts(&tenant(&s).await, &hook.id, &PageRequest::first(5)).await.unwrap().items.is_empty());
+
+    let ok = AttemptEffect {
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: None,
+        endpoint_succeeded: true,
+        disable_endpoint: None,
+    };
+    s.record_attempt(&attempt(3, Some(200), "delivered"), &ok).await.unwrap();
+    let target = s.load_delivery(&m.message_id, &hook.id).await.unwrap().unwrap();
+    assert_eq!(target.status, DeliveryStatus::Delivered);
+    assert_eq!(target.endpoint.failing_since, None);
+}

@@ -1,0 +1,345 @@
+//! Webhook delivery (SPEC §6): consumes delivery jobs (`{message_id}:{endpoint_id}`) from a
+//! [`JobQueue`] — the database outbox in embedded mode, RabbitMQ with its delay queues in
+//! distributed mode — signs each attempt per Standard Webhooks, posts it through one pooled
+//! client whose resolver refuses private addresses (checked on the address it connects to),
+//! records the attempt, and schedules the next one through the queue: nothing waits in memory.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use provenance_core::webhooks::ssrf::AllowList;
+use provenance_core::webhooks::{
+    AttemptOutcome, MAX_RESPONSE_BYTES, RetrySchedule, WebhookSecret, classify, next_delay, should_disable,
+    sign_headers, truncate_response,
+};
+use provenance_core::{MessageId, WebhookEndpointId};
+use provenance_store::queue::{Delivery, JobQueue};
+use provenance_store::{AttemptEffect, DeliveryStatus, DeliveryTarget, Store, WebhookAttemptRecord};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A receiver has this long to answer (SPEC §6).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How the deliverer runs.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Deliveries in flight at once, across endpoints.
+    pub concurrency: usize,
+    /// Hosts and networks exempt from the SSRF guard (`PROVENANCE_WEBHOOK_ALLOW_HOSTS`).
+    pub allow: AllowList,
+    /// Each receiver's time to answer.
+    pub timeout: Duration,
+}
+
+/// The deliverer's settings from the service settings.
+pub fn delivery_settings(settings: &provenance_store::config::Settings) -> anyhow::Result<DeliverySettings> {
+    let allow = AllowList::parse(&settings.webhook_allow_hosts)
+        .map_err(|why| anyhow::anyhow!("PROVENANCE_WEBHOOK_ALLOW_HOSTS: {why}"))?;
+    Ok(DeliverySettings { concurrency: DEFAULT_CONCURRENCY, allow, timeout: ATTEMPT_TIMEOUT })
+}
+
+/// Deliveries in flight at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+pub struct Deliverer {
+    store: Arc<dyn Store>,
+    queue: Arc<dyn JobQueue>,
+    client: reqwest::Client,
+    allow: Arc<AllowList>,
+    permits: Arc<Semaphore>,
+}
+
+impl Deliverer {
+    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn JobQueue>, settings: DeliverySettings) -> anyhow::Result<Self> {
+        let allow = Arc::new(settings.allow);
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // A redirect is a failed attempt (SPEC §6), never followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Provenance-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver { allow: Arc::clone(&allow) }))
+            .pool_max_idle_per_host(32)
+            .build()?;
+        Ok(Self { store, queue, client, allow, permits: Arc::new(Semaphore::new(settings.concurrency.max(1))) })
+    }
+
+    /// Deliver until `shutdown`; attempts in flight finish (each is bounded by the timeout).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let this = Arc::new(self);
+        let mut in_flight = JoinSet::new();
+        loop {
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => break,
+                p = Arc::clone(&this.permits).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            let delivery = tokio::select! {
+                () = shutdown.cancelled() => break,
+                d = this.queue.receive() => d,
+            };
+            match delivery {
+                Ok(delivery) => {
+                    let this = Arc::clone(&this);
+                    in_flight.spawn(async move {
+                        this.handle(delivery).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "receiving a webhook delivery failed; retrying shortly");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            while in_flight.try_join_next().is_some() {}
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    async fn handle(&self, delivery: Delivery) {
+        let result = match parse_key(&delivery.key) {
+            Some((message, endpoint)) => self.attempt(&delivery, &message, &endpoint).await,
+            None => {
+                tracing::error!(key = %delivery.key, "a webhook delivery job with a malformed key; dropped");
+                self.queue.ack(&delivery).await.map_err(anyhow::Error::from)
+            }
+        };
+        if let Err(e) = result {
+            // The attempt could not be recorded (database down): try again shortly; the
+            // receiver may see the message twice, with the same `webhook-id`.
+            tracing::warn!(key = %delivery.key, error = %e, "webhook delivery step failed; retrying");
+            if let Err(e) = self.queue.retry(&delivery, Duration::from_secs(5), &e.to_string()).await {
+                tracing::error!(key = %delivery.key, error = %e, "could not reschedule a webhook delivery");
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        message: &MessageId,
+        endpoint: &WebhookEndpointId,
+    ) -> anyhow::Result<()> {
+        let Some(target) = self.store.load_delivery(message, endpoint).await? else {
+            // The endpoint or the message is gone: nothing to deliver.
+            return Ok(self.queue.ack(delivery).await?);
+        };
+        if target.status != DeliveryStatus::Pending {
+            return Ok(self.queue.ack(delivery).await?);
+        }
+        if !target.endpoint.enabled {
+            let skipped = AttemptEffect {
+                status: DeliveryStatus::Skipped,
+                next_attempt_at: None,
+                endpoint_succeeded: false,
+                disable_endpoint: None,
+            };
+            self.store.record_attempt(&refused(&target, "the endpoint is disabled"), &skipped).await?;
+            return Ok(self.queue.ack(delivery).await?);
+        }
+
+        let now = Utc::now();
+        let number = target.attempts + 1;
+        let sent = Instant::now();
+        let answer = self.post(&target, now).await;
+        let latency_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (status_code, retry_after, response, error) = match answer {
+            Ok(a) => (Some(a.status), a.retry_after, Some(a.body), None),
+            Err(e) => (None, None, None, Some(e)),
+        };
+        let outcome = classify(status_code, retry_after.as_deref(), now);
+        let schedule = target
+            .endpoint
+            .retry_schedule
+            .as_deref()
+            .and_then(|s| RetrySchedule::parse_seconds(s).ok())
+            .unwrap_or_default();
+        let delay = next_delay(&schedule, number, &outcome, rand::random::<f64>());
+        let succeeded = outcome == AttemptOutcome::Delivered;
+        let failing_since = if succeeded { None } else { target.endpoint.failing_since.or(Some(now)) };
+        let effect = AttemptEffect {
+            status: match (&outcome, delay) {
+                (AttemptOutcome::Delivered, _) => DeliveryStatus::Delivered,
+                (AttemptOutcome::Gone, _) => DeliveryStatus::Failed,
+                (_, Some(_)) => DeliveryStatus::Pending,
+                (_, None) => DeliveryStatus::Exhausted,
+            },
+            next_attempt_at: delay.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d),
+            endpoint_succeeded: succeeded,
+            disable_endpoint: match outcome {
+                AttemptOutcome::Gone => Some("the endpoint answered 410 Gone".into()),
+                _ if should_disable(failing_since, now) => Some("the endpoint failed for 5 days".into()),
+                _ => None,
+            },
+        };
+        let record = WebhookAttemptRecord {
+            id: 0,
+            message_id: target.message_id.clone(),
+            endpoint_id: target.endpoint.id.clone(),
+            attempt: number,
+            attempted_at: now,
+            status_code,
+            latency_ms,
+            outcome: outcome_name(&outcome, error.as_deref()).into(),
+            response,
+            error: error.clone(),
+        };
+        self.store.record_attempt(&record, &effect).await?;
+        metrics::counter!("provenance_webhook_attempts_total", "result" => record.outcome.clone()).increment(1);
+        metrics::histogram!("provenance_webhook_attempt_duration_seconds").record(latency_ms as f64 / 1000.0);
+        match (effect.status, delay) {
+            (DeliveryStatus::Pending, Some(delay)) => {
+                let why = error.unwrap_or_else(|| format!("HTTP {}", status_code.unwrap_or_default()));
+                self.queue.retry(delivery, delay, &why).await?;
+            }
+            (DeliveryStatus::Exhausted, _) => {
+                tracing::warn!(message = %target.message_id, endpoint = %target.endpoint.id, attempts = number,
+                    "webhook delivery exhausted its retry schedule");
+                metrics::counter!("provenance_webhook_exhausted_total").increment(1);
+                self.queue.dead_letter(delivery, "message.attempt.exhausted").await?;
+            }
+            _ => self.queue.ack(delivery).await?,
+        }
+        Ok(())
+    }
+
+    /// One signed POST; `Err` when no HTTP answer came (refused, timeout, connection error).
+    async fn post(&self, target: &DeliveryTarget, now: DateTime<Utc>) -> Result<Answer, String> {
+        let url = reqwest::Url::parse(&target.endpoint.url).map_err(|e| format!("invalid endpoint URL: {e}"))?;
+        // A literal IP never reaches the resolver: check it here.
+        if let Some(host) = url.host_str() {
+            let literal = host.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = literal.parse::<IpAddr>() {
+                provenance_core::webhooks::ssrf::check(host, ip, &self.allow).map_err(|e| format!("{REFUSED}: {e}"))?;
+            }
+        }
+        let mut secrets = Vec::with_capacity(2);
+        secrets.push(WebhookSecret::parse(&target.endpoint.secret).map_err(|e| format!("endpoint secret: {e}"))?);
+        if let (Some(previous), Some(until)) =
+            (&target.endpoint.previous_secret, target.endpoint.previous_secret_expires_at)
+            && until > now
+            && let Ok(previous) = WebhookSecret::parse(previous)
+        {
+            secrets.push(previous);
+        }
+        let body = target.payload.as_bytes();
+        let signed =
+            sign_headers(target.message_id.as_str(), now.timestamp(), body, &secrets.iter().collect::<Vec<_>>(), None);
+        let mut request = self.client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (name, value) in &target.endpoint.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        for (name, value) in signed.pairs() {
+            request = request.header(name, value);
+        }
+        let response = request.body(target.payload.clone()).send().await.map_err(describe)?;
+        let status = response.status().as_u16();
+        let retry_after =
+            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = read_at_most(response, MAX_RESPONSE_BYTES).await;
+        Ok(Answer { status, retry_after, body: truncate_response(&bytes, MAX_RESPONSE_BYTES) })
+    }
+}
+
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+/// The first `max` bytes of a response body (the rest is not read).
+async fn read_at_most(mut response: reqwest::Response, max: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < max {
+        match response.chunk().await {
+            Ok(Some(chunk)) => out.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    out.truncate(max);
+    out
+}
+
+/// A transport error in words, with the SSRF guard's refusal kept whole.
+fn describe(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    if e.is_timeout() { format!("timed out after {}s: {message}", ATTEMPT_TIMEOUT.as_secs()) } else { message }
+}
+
+fn outcome_name(outcome: &AttemptOutcome, error: Option<&str>) -> &'static str {
+    match outcome {
+        AttemptOutcome::Delivered => "delivered",
+        AttemptOutcome::Gone => "gone",
+        AttemptOutcome::RetryAfter(_) => "retry_after",
+        AttemptOutcome::Failed if error.is_some_and(|e| e.contains(REFUSED)) => "refused",
+        AttemptOutcome::Failed => "failed",
+    }
+}
+
+/// An attempt that was not made.
+fn refused(target: &DeliveryTarget, why: &str) -> WebhookAttemptRecord {
+    WebhookAttemptRecord {
+        id: 0,
+        message_id: target.message_id.clone(),
+        endpoint_id: target.endpoint.id.clone(),
+        attempt: target.attempts + 1,
+        attempted_at: Utc::now(),
+        status_code: None,
+        latency_ms: 0,
+        outcome: "skipped".into(),
+        response: None,
+        error: Some(why.into()),
+    }
+}
+
+fn parse_key(key: &str) -> Option<(MessageId, WebhookEndpointId)> {
+    let (message, endpoint) = key.split_once(':')?;
+    Some((message.parse().ok()?, endpoint.parse().ok()?))
+}
+
+/// Marks the SSRF guard's refusals in transport errors.
+const REFUSED: &str = "refused by the SSRF guard";
+
+/// Resolves names and keeps only addresses the SSRF guard allows: the client connects to what
+/// this returns, so a name that resolves (or re-resolves) to a private address is refused at
+/// connect time.
+struct GuardedResolver {
+    allow: Arc<AllowList>,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow = Arc::clone(&self.allow);
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let mut refusals = Vec::new();
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|addr| match provenance_core::webhooks::ssrf::check(&host, addr.ip(), &allow) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        refusals.push(why.to_string());
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let why = refusals.first().cloned().unwrap_or_else(|| format!("{host} has no address"));
+                return Err(format!("{REFUSED}: {why}").into());
+            }
+            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
