@@ -290,3 +290,44 @@ async fn endpoint_input_is_validated_field_by_field() {
     assert_eq!(s.delete(&format!("/v1/webhooks/endpoints/{id}")).await.status(), 204);
     assert_eq!(s.delete(&format!("/v1/webhooks/endpoints/{id}")).await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_suppression_is_announced_to_subscribed_endpoints() {
+    let s = server("127.0.0.1").await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let endpoint = create_endpoint(&s, json!({"url": url, "event_types": ["finding.suppressed"]})).await;
+    let id = submit(&s, &blocked_analysis(1)).await;
+    let findings = s.get_json(&format!("/v1/analysis/{id}/findings")).await;
+    let finding = &findings["items"][0];
+    let r = s
+        .post(&format!("/v1/findings/{}/suppress", finding["id"].as_str().unwrap()), r#"{"reason": "canary key"}"#)
+        .await;
+    assert_eq!(r.status(), 201);
+    let got = receiver.wait_for(1).await;
+    let message = verify(endpoint["secret"].as_str().unwrap(), &got[0]);
+    assert_eq!(message["type"], "finding.suppressed");
+    assert_eq!(message["data"]["suppression"]["fingerprint"], finding["fingerprint"]);
+    assert_eq!(message["data"]["suppression"]["reason"], "canary key");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "the analysis' own events are not subscribed to");
+}
+
+#[tokio::test]
+async fn a_test_event_reaches_one_endpoint_whatever_its_filter() {
+    let s = server("127.0.0.1").await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let endpoint = create_endpoint(&s, json!({"url": url, "event_types": ["decision.block"]})).await;
+    let (other, other_url) = Receiver::start(&[]).await;
+    create_endpoint(&s, json!({"url": other_url})).await;
+    let id = endpoint["id"].as_str().unwrap();
+    let r = s.post(&format!("/v1/webhooks/endpoints/{id}/test"), "").await;
+    assert_eq!(r.status(), 202);
+    let sent: Value = r.json().await.unwrap();
+    let got = receiver.wait_for(1).await;
+    let message = verify(endpoint["secret"].as_str().unwrap(), &got[0]);
+    assert_eq!(message["type"], "webhook.test");
+    assert_eq!(got[0].headers["webhook-id"].to_str().unwrap(), sent["message_id"].as_str().unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(other.received().is_empty(), "only the endpoint asked for");
+    assert_eq!(s.post("/v1/webhooks/endpoints/wh_01JDQ7Z4V3K8M2N5P6R7S8T9VW/test", "").await.status(), 404);
+}

@@ -231,8 +231,15 @@ pub trait PipelineRepository {
     /// transaction. A second call for an already-terminal analysis changes nothing (idempotent).
     async fn complete_analysis(&self, result: &AnalysisResult) -> StoreResult<()>;
 
-    /// Set `failed` with the error (no-op when already terminal).
-    async fn fail_analysis(&self, id: &AnalysisId, error: &AnalysisError, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Set `failed` with the error, and queue its webhook `events` in the same transaction (no-op
+    /// when already terminal).
+    async fn fail_analysis(
+        &self,
+        id: &AnalysisId,
+        error: &AnalysisError,
+        at: DateTime<Utc>,
+        events: &[WebhookEvent],
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -402,13 +409,14 @@ pub trait GovernanceRepository {
 
     /// A finding of one of the tenant's analyses, with that analysis' id.
     async fn get_finding(&self, tenant: &TenantId, id: &FindingId) -> StoreResult<Option<(AnalysisId, Finding)>>;
-    /// Record a suppression. An unrevoked one for the same fingerprint that has expired by
-    /// `suppression.created_at` is revoked first; one still in force is returned instead, and
-    /// nothing is written.
+    /// Record a suppression, with its webhook `events` queued in the same transaction. An
+    /// unrevoked one for the same fingerprint that has expired by `suppression.created_at` is
+    /// revoked first; one still in force is returned instead, and nothing is written.
     async fn insert_suppression(
         &self,
         tenant: &TenantId,
         suppression: &FingerprintSuppression,
+        events: &[WebhookEvent],
     ) -> StoreResult<Option<FingerprintSuppression>>;
     /// The tenant's suppressions, newest first; revoked ones only when asked.
     async fn list_suppressions(
@@ -472,6 +480,12 @@ pub struct WebhookEvent {
     pub event_type: String,
     /// The exact body every attempt sends (`{type, timestamp, data}`).
     pub payload: String,
+}
+
+impl From<provenance_core::webhooks::events::EventMessage> for WebhookEvent {
+    fn from(m: provenance_core::webhooks::events::EventMessage) -> Self {
+        Self { message_id: MessageId::generate(), event_type: m.event.as_str().to_string(), payload: m.body }
+    }
 }
 
 /// Where a delivery stands.
@@ -565,6 +579,15 @@ pub trait WebhookRepository {
     /// as a message, with one pending delivery and one outbox row per subscribed endpoint.
     /// Returns how many deliveries were queued.
     async fn emit_events(&self, tenant: &TenantId, events: &[WebhookEvent], at: DateTime<Utc>) -> StoreResult<usize>;
+    /// Queue `event` for one endpoint of the tenant only, whatever its event filter (a test
+    /// event); `false` when the tenant has no such enabled endpoint.
+    async fn emit_to_endpoint(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        event: &WebhookEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// The message, endpoint and state of a queued delivery (not tenant-scoped: the worker acts
     /// for every tenant); `None` when the message or the endpoint is gone.
     async fn load_delivery(

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use prost::Message;
+use provenance_core::webhooks::events::failure_message;
 use provenance_core::{AnalysisError, AnalysisId};
 use provenance_proto::v1::AnalysisJob;
 use provenance_store::config::WorkerSettings;
 use provenance_store::queue::{Delivery, JobQueue};
-use provenance_store::{Store, StoreError};
+use provenance_store::{Store, StoreError, WebhookEvent};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -107,7 +108,7 @@ impl Worker {
             }
             Err(PipelineError::Permanent(error)) => {
                 tracing::error!(code = %error.code, message = %error.message, "analysis failed");
-                match self.store.fail_analysis(&id, &error, Utc::now()).await {
+                match self.fail(&id, &error).await {
                     // A job for an analysis that no longer exists has nothing left to do.
                     Ok(()) | Err(StoreError::NotFound) => self.ack(&delivery).await,
                     Err(e) => self.retry(&delivery, &e.to_string()).await,
@@ -124,9 +125,19 @@ impl Worker {
         }
     }
 
+    /// Record the analysis as failed, with its `analysis.failed` webhook event.
+    async fn fail(&self, id: &AnalysisId, error: &AnalysisError) -> Result<(), StoreError> {
+        let at = Utc::now();
+        let events: Vec<WebhookEvent> = match self.store.load_job_input(id).await? {
+            Some(input) => vec![failure_message(&input.analysis, error, at).into()],
+            None => return Err(StoreError::NotFound),
+        };
+        self.store.fail_analysis(id, error, at, &events).await
+    }
+
     /// Record the analysis as failed and send the job to the dead-letter queue.
     async fn give_up(&self, delivery: &Delivery, id: &AnalysisId, error: &AnalysisError) {
-        match self.store.fail_analysis(id, error, Utc::now()).await {
+        match self.fail(id, error).await {
             Ok(()) | Err(StoreError::NotFound) => {
                 metrics::counter!("provenance_jobs_dead_lettered_total").increment(1);
                 if let Err(e) = self.queue.dead_letter(delivery, &error.code).await {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use provenance_core::access::Scope;
 use provenance_core::suppression::FingerprintSuppression;
 use provenance_core::validation::required_reason;
+use provenance_core::webhooks::events::suppression_message;
 use provenance_core::{AnalysisId, Finding, FindingId, SuppressionId, ValidationErrors};
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +104,8 @@ pub async fn suppress(
         revoked_at: None,
         revoked_by: None,
     };
-    match state.store.insert_suppression(&principal.tenant_id, &suppression).await? {
+    let events = [suppression_message(&suppression, now).into()];
+    match state.store.insert_suppression(&principal.tenant_id, &suppression, &events).await? {
         None => Ok((StatusCode::CREATED, Json(suppression))),
         Some(existing) => Err(ApiError::Conflict(format!(
             "this finding's fingerprint is already suppressed by {} (revoke it first to change it)",

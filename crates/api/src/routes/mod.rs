@@ -54,6 +54,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/webhooks/endpoints/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
         .route("/v1/webhooks/endpoints/{id}/rotate-secret", post(webhooks::rotate))
         .route("/v1/webhooks/endpoints/{id}/attempts", get(webhooks::attempts))
+        .route("/v1/webhooks/endpoints/{id}/test", post(webhooks::test))
         .route("/v1/detectors/capabilities", get(detectors::capabilities))
         .route(
             "/v1/detect",

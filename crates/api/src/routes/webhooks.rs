@@ -14,9 +14,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use provenance_core::access::Scope;
 use provenance_core::validation::pointer_token;
+use provenance_core::webhooks::events::test_message;
 use provenance_core::webhooks::{EventType, RetrySchedule, WebhookSecret, validate_endpoint_url, validate_headers};
 use provenance_core::{ValidationErrors, WebhookEndpointId};
-use provenance_store::{WebhookAttemptRecord, WebhookEndpointRecord};
+use provenance_store::{WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
@@ -394,4 +395,40 @@ pub async fn attempts(
         items: page.items.into_iter().map(AttemptView::from).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestSent {
+    /// The message queued (`webhook-id` of its deliveries).
+    pub message_id: String,
+}
+
+/// Send a `webhook.test` message to this endpoint (whatever its event filter); its attempts show
+/// in `…/attempts`.
+#[utoipa::path(
+    post, path = "/v1/webhooks/endpoints/{id}/test", tag = "webhooks",
+    params(("id" = String, Path, description = "Endpoint id (`wh_…`)")),
+    responses(
+        (status = 202, body = TestSent),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The endpoint is disabled", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn test(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<TestSent>)> {
+    principal.require(Scope::WebhooksWrite)?;
+    let endpoint = load(&state, &principal, &id).await?;
+    if !endpoint.enabled {
+        return Err(ApiError::Conflict("the endpoint is disabled; enable it first".into()));
+    }
+    let now = Utc::now();
+    let event: WebhookEvent = test_message(now).into();
+    if !state.store.emit_to_endpoint(&principal.tenant_id, &endpoint.id, &event, now).await? {
+        return Err(ApiError::NotFound("webhook endpoint"));
+    }
+    Ok((StatusCode::ACCEPTED, Json(TestSent { message_id: event.message_id.to_string() })))
 }

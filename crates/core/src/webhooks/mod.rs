@@ -7,6 +7,7 @@
 mod attempt;
 mod endpoint;
 mod event_type;
+pub mod events;
 mod message;
 mod retry;
 mod secret;

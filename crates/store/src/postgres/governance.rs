@@ -10,7 +10,7 @@ use super::rows::{FINDING_COLUMNS, FindingRow};
 use super::{PostgresStore, opt_ts, ts};
 use crate::error::StoreResult;
 use crate::page::{Page, PageRequest};
-use crate::repository::{GovernanceRepository, OverrideRecord, PolicyRecord};
+use crate::repository::{GovernanceRepository, OverrideRecord, PolicyRecord, WebhookEvent};
 use crate::row_codec::{from_json, parse_id, to_json, to_u32};
 
 const POLICY_COLUMNS: &str = "v.source, v.document, v.created_at, v.created_by";
@@ -201,6 +201,7 @@ impl GovernanceRepository for PostgresStore {
         &self,
         tenant: &TenantId,
         s: &FingerprintSuppression,
+        events: &[WebhookEvent],
     ) -> StoreResult<Option<FingerprintSuppression>> {
         let mut tx = self.pool.begin().await?;
         // An expired suppression gives way to the new one (kept, revoked, for the record).
@@ -233,7 +234,27 @@ impl GovernanceRepository for PostgresStore {
         .rows_affected()
             == 1;
         if inserted {
+            let queued = if events.is_empty() {
+                0
+            } else {
+                let sql = format!(
+                    "WITH {} SELECT count(*) FROM queued",
+                    super::webhooks::emit_events_ctes("$1::text", 2, "$5")
+                );
+                let (types, ids, payloads) = super::webhooks::event_columns(events);
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .bind(tenant.as_str())
+                    .bind(types)
+                    .bind(ids)
+                    .bind(payloads)
+                    .bind(ts(s.created_at))
+                    .fetch_one(&mut *tx)
+                    .await?
+            };
             tx.commit().await?;
+            if queued > 0 {
+                self.notify_outbox();
+            }
             return Ok(None);
         }
         let sql = format!(

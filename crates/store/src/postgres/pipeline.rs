@@ -13,7 +13,7 @@ use super::{PostgresStore, ts};
 use crate::error::{StoreError, StoreResult};
 use crate::line_chunks;
 use crate::outbox::OutboxMessage;
-use crate::repository::{AnalysisResult, JobInput, JobStart, PipelineRepository, mark_started};
+use crate::repository::{AnalysisResult, JobInput, JobStart, PipelineRepository, WebhookEvent, mark_started};
 
 #[async_trait]
 impl PipelineRepository for PostgresStore {
@@ -215,23 +215,39 @@ impl PipelineRepository for PostgresStore {
         )))
     }
 
-    async fn fail_analysis(&self, id: &AnalysisId, error: &AnalysisError, at: DateTime<Utc>) -> StoreResult<()> {
-        // One statement: the status check and the update happen under the same row lock, and the
-        // settled notification goes out with the commit.
-        let failed: Option<String> = sqlx::query_scalar(
+    async fn fail_analysis(
+        &self,
+        id: &AnalysisId,
+        error: &AnalysisError,
+        at: DateTime<Utc>,
+        events: &[WebhookEvent],
+    ) -> StoreResult<()> {
+        // One statement: the status check and the update happen under the same row lock, the
+        // webhook events hang off the change, and the settled notification goes out with the
+        // commit.
+        let sql = format!(
             "WITH failed AS ( \
                  UPDATE analyses SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, \
-                 updated_at = $3 WHERE id = $4 AND status IN ('queued', 'running') RETURNING id \
-             ) \
-             SELECT failed.id FROM failed, LATERAL pg_notify($5, failed.id)",
-        )
-        .bind(&error.code)
-        .bind(&error.message)
-        .bind(ts(at))
-        .bind(id.as_str())
-        .bind(super::SETTLED_CHANNEL)
-        .fetch_optional(&self.pool)
-        .await?;
+                 updated_at = $3 WHERE id = $4 AND status IN ('queued', 'running') RETURNING id, tenant_id \
+             ), {events} \
+             SELECT failed.id, (SELECT count(*) FROM queued) FROM failed, LATERAL pg_notify($5, failed.id)",
+            events = super::webhooks::emit_events_ctes("(SELECT tenant_id FROM failed)", 6, "$3"),
+        );
+        let (event_types, message_ids, payloads) = super::webhooks::event_columns(events);
+        let failed: Option<(String, i64)> = sqlx::query_as(&sql)
+            .bind(&error.code)
+            .bind(&error.message)
+            .bind(ts(at))
+            .bind(id.as_str())
+            .bind(super::SETTLED_CHANNEL)
+            .bind(event_types)
+            .bind(message_ids)
+            .bind(payloads)
+            .fetch_optional(&self.pool)
+            .await?;
+        if failed.as_ref().is_some_and(|(_, queued)| *queued > 0) {
+            self.notify_outbox();
+        }
         if failed.is_none() && status_of(&self.pool, id).await?.is_none() {
             return Err(StoreError::NotFound);
         }

@@ -241,6 +241,42 @@ impl WebhookRepository for PostgresStore {
         Ok(usize::try_from(queued).unwrap_or_default())
     }
 
+    async fn emit_to_endpoint(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        event: &WebhookEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let queued: i64 = sqlx::query_scalar(&format!(
+            "WITH target AS ( \
+                 SELECT id, tenant_id FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 AND enabled \
+             ), messages AS ( \
+                 INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) \
+                 SELECT $3, tenant_id, $4, $5, $6 FROM target \
+             ), deliveries AS ( \
+                 INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
+                 SELECT $3, id, 'pending', 0, $6 FROM target \
+             ), queued AS ( \
+                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+                 SELECT '{WEBHOOK_DELIVERIES}', $3 || ':' || id, convert_to($3 || ':' || id, 'UTF8'), 0, now(), now() \
+                 FROM target RETURNING 1 \
+             ) SELECT count(*) FROM queued"
+        ))
+        .bind(endpoint.as_str())
+        .bind(tenant.as_str())
+        .bind(event.message_id.as_str())
+        .bind(&event.event_type)
+        .bind(&event.payload)
+        .bind(ts(at))
+        .fetch_one(&self.pool)
+        .await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
+        Ok(queued > 0)
+    }
+
     async fn load_delivery(
         &self,
         message: &MessageId,

@@ -11,7 +11,7 @@ use super::rows::{FINDING_COLUMNS, FindingRow};
 use super::timestamps::{from_text, opt_from_text, opt_to_text, to_text};
 use crate::error::StoreResult;
 use crate::page::{Page, PageRequest};
-use crate::repository::{GovernanceRepository, OverrideRecord, PolicyRecord};
+use crate::repository::{GovernanceRepository, OverrideRecord, PolicyRecord, WebhookEvent};
 use crate::row_codec::{from_json, parse_id, to_json, to_u32};
 
 const POLICY_COLUMNS: &str = "v.source, v.document, v.created_at, v.created_by";
@@ -208,6 +208,7 @@ impl GovernanceRepository for SqliteStore {
         &self,
         tenant: &TenantId,
         s: &FingerprintSuppression,
+        events: &[WebhookEvent],
     ) -> StoreResult<Option<FingerprintSuppression>> {
         let mut tx = self.begin_write().await?;
         // An expired suppression gives way to the new one (kept, revoked, for the record).
@@ -240,7 +241,11 @@ impl GovernanceRepository for SqliteStore {
         .rows_affected()
             == 1;
         if inserted {
+            let queued = super::webhooks::emit_in_tx(&mut tx, tenant.as_str(), events, s.created_at).await?;
             tx.commit().await?;
+            if queued > 0 {
+                self.notify_outbox();
+            }
             return Ok(None);
         }
         let sql = format!(

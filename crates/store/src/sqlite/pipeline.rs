@@ -13,7 +13,7 @@ use super::timestamps::to_text;
 use crate::error::{StoreError, StoreResult};
 use crate::line_chunks;
 use crate::outbox::OutboxMessage;
-use crate::repository::{AnalysisResult, JobInput, PipelineRepository};
+use crate::repository::{AnalysisResult, JobInput, PipelineRepository, WebhookEvent};
 
 const MAX_BINDS_PER_STATEMENT: usize = 30_000;
 const FINDING_BINDS: usize = 19;
@@ -186,7 +186,14 @@ impl PipelineRepository for SqliteStore {
         Ok(())
     }
 
-    async fn fail_analysis(&self, id: &AnalysisId, error: &AnalysisError, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn fail_analysis(
+        &self,
+        id: &AnalysisId,
+        error: &AnalysisError,
+        at: DateTime<Utc>,
+        events: &[WebhookEvent],
+    ) -> StoreResult<()> {
+        let failed_at = at;
         let at = to_text(at);
         let mut tx = self.begin_write().await?;
         let Some((status, _)) = status_of(&mut tx, id).await? else {
@@ -204,8 +211,20 @@ impl PipelineRepository for SqliteStore {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
+            let queued = if events.is_empty() {
+                0
+            } else {
+                let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM analyses WHERE id = ?")
+                    .bind(id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                super::webhooks::emit_in_tx(&mut tx, &tenant, events, failed_at).await?
+            };
             tx.commit().await?;
             self.announce_settled(id);
+            if queued > 0 {
+                self.notify_outbox();
+            }
             return Ok(());
         }
         tx.commit().await?;

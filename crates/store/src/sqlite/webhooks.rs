@@ -249,6 +249,50 @@ impl WebhookRepository for SqliteStore {
         Ok(queued)
     }
 
+    async fn emit_to_endpoint(
+        &self,
+        tenant: &TenantId,
+        endpoint: &WebhookEndpointId,
+        event: &WebhookEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE id = ?1 AND tenant_id = ?2 AND enabled")
+                .bind(endpoint.as_str())
+                .bind(tenant.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if found.is_none() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(event.message_id.as_str())
+        .bind(tenant.as_str())
+        .bind(&event.event_type)
+        .bind(&event.payload)
+        .bind(to_text(at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
+             VALUES (?1, ?2, 'pending', 0, ?3)",
+        )
+        .bind(event.message_id.as_str())
+        .bind(endpoint.as_str())
+        .bind(to_text(at))
+        .execute(&mut *tx)
+        .await?;
+        let key = format!("{}:{endpoint}", event.message_id);
+        let job = OutboxMessage { topic: WEBHOOK_DELIVERIES.into(), payload: key.clone().into_bytes(), key };
+        insert_outbox(&mut tx, &job, at).await?;
+        tx.commit().await?;
+        self.notify_outbox();
+        Ok(true)
+    }
+
     async fn load_delivery(
         &self,
         message: &MessageId,

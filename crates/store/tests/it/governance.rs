@@ -112,9 +112,13 @@ async fn one_suppression_per_fingerprint_is_in_force_and_expired_ones_give_way(s
     let now = millis(Utc::now());
     let mut first = suppression("fp1", now - Duration::hours(2));
     first.expires_at = Some(now + Duration::hours(1));
-    assert_eq!(s.insert_suppression(&t, &first).await.unwrap(), None);
+    assert_eq!(s.insert_suppression(&t, &first, &[]).await.unwrap(), None);
     let again = suppression("fp1", now);
-    assert_eq!(s.insert_suppression(&t, &again).await.unwrap(), Some(first.clone()), "the one in force is returned");
+    assert_eq!(
+        s.insert_suppression(&t, &again, &[]).await.unwrap(),
+        Some(first.clone()),
+        "the one in force is returned"
+    );
     assert_eq!(s.active_suppressions(&t, &["fp1", "fp2"], now).await.unwrap(), vec![first.clone()]);
     assert!(s.active_suppressions(&t, &["fp1"], now + Duration::hours(2)).await.unwrap().is_empty(), "expired");
     assert!(s.active_suppressions(&tenant(&s).await, &["fp1"], now).await.unwrap().is_empty(), "per tenant");
@@ -122,7 +126,7 @@ async fn one_suppression_per_fingerprint_is_in_force_and_expired_ones_give_way(s
 
     // Once expired, a new suppression replaces it; the old one is kept, revoked.
     let later = suppression("fp1", now + Duration::hours(2));
-    assert_eq!(s.insert_suppression(&t, &later).await.unwrap(), None);
+    assert_eq!(s.insert_suppression(&t, &later, &[]).await.unwrap(), None);
     let all = s.list_suppressions(&t, true, &PageRequest::first(10)).await.unwrap().items;
     assert_eq!(all.len(), 2);
     let old = all.iter().find(|x| x.id == first.id).unwrap();
@@ -141,7 +145,7 @@ async fn suppressions_are_listed_newest_first_and_revoked_ones_only_when_asked(s
     // Ids are ULIDs: made in the same millisecond, their order is the ids' order.
     made.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     for m in &made {
-        assert_eq!(s.insert_suppression(&t, m).await.unwrap(), None);
+        assert_eq!(s.insert_suppression(&t, m, &[]).await.unwrap(), None);
     }
     s.revoke_suppression(&t, &made[4].id, "key", now).await.unwrap();
     let page = s.list_suppressions(&t, false, &PageRequest::first(2)).await.unwrap();

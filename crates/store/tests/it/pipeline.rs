@@ -144,11 +144,11 @@ async fn a_failed_analysis_keeps_its_error_and_is_never_completed_afterwards(s: 
     submitted(&s, &new).await;
     let input = s.load_job_input(&new.id).await.unwrap().unwrap();
     let error = AnalysisError { code: "detector_crashed".into(), message: "regex engine panicked".into() };
-    s.fail_analysis(&new.id, &error, Utc::now()).await.unwrap();
+    s.fail_analysis(&new.id, &error, Utc::now(), &[]).await.unwrap();
 
     s.complete_analysis(&result_for(&input, Utc::now())).await.unwrap();
     let later = AnalysisError { code: "other".into(), message: "second failure".into() };
-    s.fail_analysis(&new.id, &later, Utc::now()).await.unwrap();
+    s.fail_analysis(&new.id, &later, Utc::now(), &[]).await.unwrap();
 
     let a = s.get_analysis(&t, &new.id).await.unwrap().unwrap();
     assert_eq!(a.status, AnalysisStatus::Failed);
@@ -165,7 +165,7 @@ async fn completing_or_failing_an_unknown_analysis_is_not_found(s: TestStore) {
     result.analysis_id = AnalysisId::generate();
     assert!(matches!(s.complete_analysis(&result).await, Err(StoreError::NotFound)));
     let error = AnalysisError { code: "x".into(), message: "y".into() };
-    assert!(matches!(s.fail_analysis(&result.analysis_id, &error, Utc::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(s.fail_analysis(&result.analysis_id, &error, Utc::now(), &[]).await, Err(StoreError::NotFound)));
 }
 
 async fn starting_a_job_runs_it_with_its_input_unless_it_is_settled_or_missing(s: TestStore) {

@@ -83,7 +83,7 @@ async fn analyses_are_filtered_by_repo_pull_request_and_status(s: TestStore) {
     elsewhere.repo = RepoName::parse("acme/web").unwrap();
     let elsewhere = submitted(&s, &elsewhere).await;
     let error = AnalysisError { code: "boom".into(), message: "it broke".into() };
-    s.fail_analysis(&on_8.id, &error, Utc::now()).await.unwrap();
+    s.fail_analysis(&on_8.id, &error, Utc::now(), &[]).await.unwrap();
 
     let ids = |filter: AnalysisFilter| {
         let (s, t) = (&s, &t);

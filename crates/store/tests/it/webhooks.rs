@@ -16,6 +16,8 @@ both_backends!(
     endpoints_are_stored_updated_and_deleted_per_tenant,
     events_reach_only_enabled_endpoints_that_subscribe,
     a_completion_queues_its_events_in_the_same_transaction,
+    a_failure_and_a_suppression_queue_their_events_in_their_transactions,
+    a_test_event_goes_to_one_enabled_endpoint_of_the_tenant,
     attempts_are_recorded_with_their_effect_on_delivery_and_endpoint,
 );
 
@@ -189,4 +191,61 @@ async fn attempts_are_recorded_with_their_effect_on_delivery_and_endpoint(s: Tes
     let target = s.load_delivery(&m.message_id, &hook.id).await.unwrap().unwrap();
     assert_eq!(target.status, DeliveryStatus::Delivered);
     assert_eq!(target.endpoint.failing_since, None);
+}
+
+async fn a_failure_and_a_suppression_queue_their_events_in_their_transactions(s: TestStore) {
+    let t = tenant(&s).await;
+    let hook = endpoint(&t, &["analysis.failed", "finding.suppressed"]);
+    s.insert_endpoint(&hook).await.unwrap();
+    let analysis = submitted(&s, &new_analysis(&t, 1, "abc1234", 1)).await;
+    let error = provenance_core::AnalysisError { code: "boom".into(), message: "it broke".into() };
+    let failed = event("analysis.failed");
+    s.fail_analysis(&analysis.id, &error, Utc::now(), std::slice::from_ref(&failed)).await.unwrap();
+    assert_eq!(webhook_jobs(&s).await, vec![format!("{}:{}", failed.message_id, hook.id)]);
+    // Already failed: nothing changes, nothing is queued.
+    s.fail_analysis(&analysis.id, &error, Utc::now(), &[event("analysis.failed")]).await.unwrap();
+    assert!(webhook_jobs(&s).await.is_empty());
+
+    let suppression = provenance_core::suppression::FingerprintSuppression {
+        id: provenance_core::SuppressionId::generate(),
+        fingerprint: "fp".into(),
+        finding_id: provenance_core::FindingId::generate(),
+        rule_id: "r".into(),
+        file_path: "a.py".into(),
+        reason: "accepted".into(),
+        suppressed_by: "key_a".into(),
+        created_at: millis(Utc::now()),
+        expires_at: None,
+        revoked_at: None,
+        revoked_by: None,
+    };
+    let suppressed = event("finding.suppressed");
+    assert_eq!(s.insert_suppression(&t, &suppression, std::slice::from_ref(&suppressed)).await.unwrap(), None);
+    assert_eq!(webhook_jobs(&s).await, vec![format!("{}:{}", suppressed.message_id, hook.id)]);
+    // Refused (already suppressed): no event either.
+    let again = provenance_core::suppression::FingerprintSuppression {
+        id: provenance_core::SuppressionId::generate(),
+        ..suppression
+    };
+    assert!(s.insert_suppression(&t, &again, &[event("finding.suppressed")]).await.unwrap().is_some());
+    assert!(webhook_jobs(&s).await.is_empty());
+}
+
+async fn a_test_event_goes_to_one_enabled_endpoint_of_the_tenant(s: TestStore) {
+    let t = tenant(&s).await;
+    let target = endpoint(&t, &["decision.block"]);
+    let bystander = endpoint(&t, &[]);
+    let mut disabled = endpoint(&t, &[]);
+    disabled.enabled = false;
+    for e in [&target, &bystander, &disabled] {
+        s.insert_endpoint(e).await.unwrap();
+    }
+    let test = event("webhook.test");
+    assert!(s.emit_to_endpoint(&t, &target.id, &test, Utc::now()).await.unwrap());
+    assert_eq!(webhook_jobs(&s).await, vec![format!("{}:{}", test.message_id, target.id)]);
+    let loaded = s.load_delivery(&test.message_id, &target.id).await.unwrap().unwrap();
+    assert_eq!(loaded.event_type, "webhook.test");
+    assert!(!s.emit_to_endpoint(&t, &disabled.id, &event("webhook.test"), Utc::now()).await.unwrap());
+    assert!(!s.emit_to_endpoint(&tenant(&s).await, &target.id, &event("webhook.test"), Utc::now()).await.unwrap());
+    assert!(webhook_jobs(&s).await.is_empty());
 }
