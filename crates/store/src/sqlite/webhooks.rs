@@ -41,36 +41,47 @@ pub(super) async fn emit_in_tx(
         .bind(&event.event_type)
         .fetch_all(&mut *conn)
         .await?;
-        if endpoints.is_empty() {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(event.message_id.as_str())
-        .bind(tenant)
-        .bind(&event.event_type)
-        .bind(&event.payload)
-        .bind(to_text(at))
-        .execute(&mut *conn)
-        .await?;
-        for endpoint in endpoints {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
-                 VALUES (?1, ?2, 'pending', 0, ?3)",
-            )
-            .bind(event.message_id.as_str())
-            .bind(&endpoint)
-            .bind(to_text(at))
-            .execute(&mut *conn)
-            .await?;
-            let key = format!("{}:{endpoint}", event.message_id);
-            let job = OutboxMessage { topic: WEBHOOK_DELIVERIES.into(), payload: key.clone().into_bytes(), key };
-            insert_outbox(&mut *conn, &job, at).await?;
-            queued += 1;
+        if !endpoints.is_empty() {
+            queue_message(conn, tenant, event, &endpoints, at).await?;
+            queued += endpoints.len();
         }
     }
     Ok(queued)
+}
+
+/// The message, and a pending delivery with its outbox row per endpoint.
+async fn queue_message(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    event: &WebhookEvent,
+    endpoints: &[String],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(event.message_id.as_str())
+    .bind(tenant)
+    .bind(&event.event_type)
+    .bind(&event.payload)
+    .bind(to_text(at))
+    .execute(&mut *conn)
+    .await?;
+    for endpoint in endpoints {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
+             VALUES (?1, ?2, 'pending', 0, ?3)",
+        )
+        .bind(event.message_id.as_str())
+        .bind(endpoint)
+        .bind(to_text(at))
+        .execute(&mut *conn)
+        .await?;
+        let key = format!("{}:{endpoint}", event.message_id);
+        let job = OutboxMessage { topic: WEBHOOK_DELIVERIES.into(), payload: key.clone().into_bytes(), key };
+        insert_outbox(&mut *conn, &job, at).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -266,28 +277,7 @@ impl WebhookRepository for SqliteStore {
         if found.is_none() {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(event.message_id.as_str())
-        .bind(tenant.as_str())
-        .bind(&event.event_type)
-        .bind(&event.payload)
-        .bind(to_text(at))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
-             VALUES (?1, ?2, 'pending', 0, ?3)",
-        )
-        .bind(event.message_id.as_str())
-        .bind(endpoint.as_str())
-        .bind(to_text(at))
-        .execute(&mut *tx)
-        .await?;
-        let key = format!("{}:{endpoint}", event.message_id);
-        let job = OutboxMessage { topic: WEBHOOK_DELIVERIES.into(), payload: key.clone().into_bytes(), key };
-        insert_outbox(&mut tx, &job, at).await?;
+        queue_message(&mut tx, tenant.as_str(), event, &[endpoint.to_string()], at).await?;
         tx.commit().await?;
         self.notify_outbox();
         Ok(true)
