@@ -331,3 +331,32 @@ async fn a_test_event_reaches_one_endpoint_whatever_its_filter() {
     assert!(other.received().is_empty(), "only the endpoint asked for");
     assert_eq!(s.post("/v1/webhooks/endpoints/wh_01JDQ7Z4V3K8M2N5P6R7S8T9VW/test", "").await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_disabled_endpoint_and_an_exhausted_message_are_announced_to_the_other_endpoints() {
+    let s = server("127.0.0.1").await;
+    let (ops, ops_url) = Receiver::start(&[]).await;
+    let watcher =
+        create_endpoint(&s, json!({"url": ops_url, "event_types": ["endpoint.disabled", "message.attempt.exhausted"]}))
+            .await;
+    let (_, gone_url) = Receiver::start(&[410]).await;
+    let gone = create_endpoint(&s, json!({"url": gone_url, "event_types": ["decision.block"]})).await;
+    let (flaky, flaky_url) = Receiver::start(&[500, 500]).await;
+    let failing = create_endpoint(
+        &s,
+        json!({"url": flaky_url, "event_types": ["decision.block"], "retry_schedule_seconds": [1]}),
+    )
+    .await;
+    submit(&s, &blocked_analysis(1)).await;
+    let got = ops.wait_for(2).await;
+    let secret = watcher["secret"].as_str().unwrap();
+    let messages: Vec<Value> = got.iter().map(|d| verify(secret, d)).collect();
+    let disabled = messages.iter().find(|m| m["type"] == "endpoint.disabled").expect("endpoint.disabled");
+    assert_eq!(disabled["data"]["endpoint_id"], gone["id"]);
+    assert_eq!(disabled["data"]["reason"], "the endpoint answered 410 Gone");
+    let exhausted = messages.iter().find(|m| m["type"] == "message.attempt.exhausted").expect("exhausted");
+    assert_eq!(exhausted["data"]["endpoint_id"], failing["id"]);
+    assert_eq!(exhausted["data"]["attempts"], 2);
+    assert_eq!(exhausted["data"]["event_type"], "decision.block");
+    assert_eq!(flaky.received().len(), 2, "two attempts: the first and one retry");
+}

@@ -558,6 +558,9 @@ pub struct AttemptEffect {
     pub endpoint_succeeded: bool,
     /// Disable the endpoint with this reason (410 Gone, failing too long).
     pub disable_endpoint: Option<String>,
+    /// Events of the endpoint's tenant to queue with the attempt (`endpoint.disabled`,
+    /// `message.attempt.exhausted`), after the endpoint change (a disabled endpoint gets none).
+    pub events: Vec<WebhookEvent>,
 }
 
 /// Webhook endpoints, messages, deliveries and attempts (SPEC §6).

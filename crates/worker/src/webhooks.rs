@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use provenance_core::webhooks::events::{endpoint_disabled_message, exhausted_message};
 use provenance_core::webhooks::ssrf::AllowList;
 use provenance_core::webhooks::{
     AttemptOutcome, MAX_RESPONSE_BYTES, RetrySchedule, WebhookSecret, classify, next_delay, should_disable,
@@ -137,6 +138,7 @@ impl Deliverer {
                 next_attempt_at: None,
                 endpoint_succeeded: false,
                 disable_endpoint: None,
+                events: Vec::new(),
             };
             self.store.record_attempt(&refused(&target, "the endpoint is disabled"), &skipped).await?;
             return Ok(self.queue.ack(delivery).await?);
@@ -161,7 +163,7 @@ impl Deliverer {
         let delay = next_delay(&schedule, number, &outcome, rand::random::<f64>());
         let succeeded = outcome == AttemptOutcome::Delivered;
         let failing_since = if succeeded { None } else { target.endpoint.failing_since.or(Some(now)) };
-        let effect = AttemptEffect {
+        let mut effect = AttemptEffect {
             status: match (&outcome, delay) {
                 (AttemptOutcome::Delivered, _) => DeliveryStatus::Delivered,
                 (AttemptOutcome::Gone, _) => DeliveryStatus::Failed,
@@ -175,7 +177,17 @@ impl Deliverer {
                 _ if should_disable(failing_since, now) => Some("the endpoint failed for 5 days".into()),
                 _ => None,
             },
+            events: Vec::new(),
         };
+        // Announced to the tenant's other endpoints that subscribe (the disabled one gets none).
+        if let Some(reason) = &effect.disable_endpoint {
+            let e = &target.endpoint;
+            effect.events.push(endpoint_disabled_message(e.id.as_str(), &e.url, reason, now).into());
+        }
+        if effect.status == DeliveryStatus::Exhausted {
+            let (m, e) = (target.message_id.as_str(), target.endpoint.id.as_str());
+            effect.events.push(exhausted_message(m, e, &target.event_type, number, now).into());
+        }
         let record = WebhookAttemptRecord {
             id: 0,
             message_id: target.message_id.clone(),

@@ -83,3 +83,28 @@ pub fn suppression_message(suppression: &FingerprintSuppression, at: DateTime<Ut
 pub fn test_message(at: DateTime<Utc>) -> EventMessage {
     EventMessage::new(EventType::WebhookTest, at, &json!({"message": "a test event from Provenance"}))
 }
+
+/// `endpoint.disabled`: an endpoint stopped receiving (410 Gone, or failing for days).
+pub fn endpoint_disabled_message(endpoint_id: &str, url: &str, reason: &str, at: DateTime<Utc>) -> EventMessage {
+    EventMessage::new(
+        EventType::EndpointDisabled,
+        at,
+        &json!({"endpoint_id": endpoint_id, "url": url, "reason": reason}),
+    )
+}
+
+/// `message.attempt.exhausted`: every attempt of the schedule failed; the delivery is
+/// dead-lettered (replay it to try again).
+pub fn exhausted_message(
+    message_id: &str,
+    endpoint_id: &str,
+    event_type: &str,
+    attempts: u32,
+    at: DateTime<Utc>,
+) -> EventMessage {
+    EventMessage::new(
+        EventType::MessageAttemptExhausted,
+        at,
+        &json!({"message_id": message_id, "endpoint_id": endpoint_id, "event_type": event_type, "attempts": attempts}),
+    )
+}

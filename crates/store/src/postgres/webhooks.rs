@@ -358,7 +358,26 @@ impl WebhookRepository for PostgresStore {
         .bind(&effect.disable_endpoint)
         .execute(&mut *tx)
         .await?;
+        let mut queued = 0;
+        if !effect.events.is_empty() {
+            let sql = format!(
+                "WITH {} SELECT count(*) FROM queued",
+                emit_events_ctes("(SELECT tenant_id FROM webhook_endpoints WHERE id = $1)", 2, "$5")
+            );
+            let (types, ids, payloads) = event_columns(&effect.events);
+            queued = sqlx::query_scalar::<_, i64>(&sql)
+                .bind(a.endpoint_id.as_str())
+                .bind(types)
+                .bind(ids)
+                .bind(payloads)
+                .bind(ts(a.attempted_at))
+                .fetch_one(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
         Ok(())
     }
 

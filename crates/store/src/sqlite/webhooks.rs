@@ -364,7 +364,18 @@ impl WebhookRepository for SqliteStore {
         .bind(&effect.disable_endpoint)
         .execute(&mut *tx)
         .await?;
+        let mut queued = 0;
+        if !effect.events.is_empty() {
+            let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM webhook_endpoints WHERE id = ?1")
+                .bind(a.endpoint_id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            queued = emit_in_tx(&mut tx, &tenant, &effect.events, a.attempted_at).await?;
+        }
         tx.commit().await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
         Ok(())
     }
 

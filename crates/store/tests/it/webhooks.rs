@@ -134,10 +134,13 @@ async fn a_completion_queues_its_events_in_the_same_transaction(s: TestStore) {
 
 async fn attempts_are_recorded_with_their_effect_on_delivery_and_endpoint(s: TestStore) {
     let t = tenant(&s).await;
-    let hook = endpoint(&t, &[]);
+    let hook = endpoint(&t, &["decision.block"]);
     s.insert_endpoint(&hook).await.unwrap();
+    let watcher = endpoint(&t, &["endpoint.disabled"]);
+    s.insert_endpoint(&watcher).await.unwrap();
     let m = event("decision.block");
     s.emit_events(&t, std::slice::from_ref(&m), Utc::now()).await.unwrap();
+    webhook_jobs(&s).await;
     let at = millis(Utc::now());
     let attempt = |n: u32, code: Option<u16>, outcome: &str| WebhookAttemptRecord {
         id: 0,
@@ -156,6 +159,7 @@ async fn attempts_are_recorded_with_their_effect_on_delivery_and_endpoint(s: Tes
         next_attempt_at: Some(at + chrono::Duration::seconds(5)),
         endpoint_succeeded: false,
         disable_endpoint: None,
+        events: Vec::new(),
     };
     s.record_attempt(&attempt(1, Some(500), "failed"), &failed).await.unwrap();
     let target = s.load_delivery(&m.message_id, &hook.id).await.unwrap().unwrap();
@@ -167,8 +171,14 @@ async fn attempts_are_recorded_with_their_effect_on_delivery_and_endpoint(s: Tes
         next_attempt_at: None,
         endpoint_succeeded: false,
         disable_endpoint: Some("the endpoint answered 410 Gone".into()),
+        events: vec![event("endpoint.disabled")],
     };
     s.record_attempt(&attempt(2, Some(410), "gone"), &gone).await.unwrap();
+    assert_eq!(
+        webhook_jobs(&s).await,
+        vec![format!("{}:{}", gone.events[0].message_id, watcher.id)],
+        "queued with the attempt, for the endpoints that subscribe"
+    );
     let endpoint = s.get_endpoint(&t, &hook.id).await.unwrap().unwrap();
     assert!(!endpoint.enabled);
     assert_eq!(endpoint.disabled_reason.as_deref(), Some("the endpoint answered 410 Gone"));
@@ -186,6 +196,7 @@ async fn attempts_are_recorded_with_their_effect_on_delivery_and_endpoint(s: Tes
         next_attempt_at: None,
         endpoint_succeeded: true,
         disable_endpoint: None,
+        events: Vec::new(),
     };
     s.record_attempt(&attempt(3, Some(200), "delivered"), &ok).await.unwrap();
     let target = s.load_delivery(&m.message_id, &hook.id).await.unwrap().unwrap();
