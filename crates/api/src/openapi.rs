@@ -25,7 +25,7 @@ use crate::routes::{
         findings::get, findings::suppress, findings::list, findings::revoke,
         overrides::create, overrides::get, overrides::history, overrides::verify,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::rotate,
-        webhooks::attempts, webhooks::test,
+        webhooks::attempts, webhooks::test, webhooks::messages, webhooks::replay_message, webhooks::replay_failed,
         health::live, health::ready, health::startup,
         crate::metrics::render,
     ),

@@ -360,3 +360,52 @@ async fn a_disabled_endpoint_and_an_exhausted_message_are_announced_to_the_other
     assert_eq!(exhausted["data"]["event_type"], "decision.block");
     assert_eq!(flaky.received().len(), 2, "two attempts: the first and one retry");
 }
+
+#[tokio::test]
+async fn a_message_dead_lettered_after_the_whole_schedule_is_delivered_by_a_replay() {
+    let s = server("127.0.0.1").await;
+    // Down for the whole (time-scaled) schedule: two attempts.
+    let (receiver, url) = Receiver::start(&[503, 500]).await;
+    let endpoint =
+        create_endpoint(&s, json!({"url": url, "event_types": ["decision.block"], "retry_schedule_seconds": [1]}))
+            .await;
+    let id = endpoint["id"].as_str().unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    submit(&s, &blocked_analysis(1)).await;
+    receiver.wait_for(2).await;
+    let started = Instant::now();
+    let message = loop {
+        let list = s.get_json("/v1/webhooks/messages").await;
+        let m = list["items"][0].clone();
+        if m["deliveries"][0]["status"] == "exhausted" {
+            break m;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "not exhausted: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(message["event_type"], "decision.block");
+    assert_eq!(message["payload"]["type"], "decision.block");
+    assert_eq!(message["deliveries"][0]["attempts"], 2);
+
+    // The receiver is back: replay what failed since a time.
+    let r = s.post(&format!("/v1/webhooks/endpoints/{id}/replay-failed"), json!({"since": since}).to_string()).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.json::<Value>().await.unwrap()["replayed"], 1);
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got[2].answered, 200);
+    assert_eq!(got[2].headers["webhook-id"], got[0].headers["webhook-id"], "the same message");
+    verify(endpoint["secret"].as_str().unwrap(), &got[2]);
+    assert_problem(s.post(&format!("/v1/webhooks/endpoints/{id}/replay-failed"), "{}").await, 422, "/since").await;
+
+    // A delivered message can be sent again on request, to one endpoint.
+    let started = Instant::now();
+    while s.get_json("/v1/webhooks/messages").await["items"][0]["deliveries"][0]["status"] != "delivered" {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let message_id = message["id"].as_str().unwrap();
+    let r = s.post(&format!("/v1/webhooks/messages/{message_id}/replay"), json!({"endpoint_id": id}).to_string()).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["replayed"], 1);
+    let got = receiver.wait_for(4).await;
+    assert_eq!(got[3].headers["webhook-id"].to_str().unwrap(), message_id);
+}

@@ -488,6 +488,28 @@ impl From<provenance_core::webhooks::events::EventMessage> for WebhookEvent {
     }
 }
 
+/// Which deliveries to replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayFilter {
+    pub message: Option<MessageId>,
+    pub endpoint: Option<WebhookEndpointId>,
+    /// Only messages created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only deliveries that failed or were exhausted (not delivered or skipped ones).
+    pub only_failed: bool,
+}
+
+/// A message and its deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+    /// (endpoint, status, attempts), by endpoint id.
+    pub deliveries: Vec<(WebhookEndpointId, DeliveryStatus, u32)>,
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
@@ -591,6 +613,17 @@ pub trait WebhookRepository {
         event: &WebhookEvent,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Deliver again: every delivery of the tenant's messages that matches `filter`, is not
+    /// pending (a pending one is already on its way) and whose endpoint is enabled, starts over
+    /// (pending, attempt count reset; earlier attempts stay in the log). Returns how many.
+    async fn replay_deliveries(
+        &self,
+        tenant: &TenantId,
+        filter: &ReplayFilter,
+        at: DateTime<Utc>,
+    ) -> StoreResult<usize>;
+    /// The tenant's messages, newest first, with where each delivery stands.
+    async fn list_messages(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<MessageRecord>>;
     /// The message, endpoint and state of a queued delivery (not tenant-scoped: the worker acts
     /// for every tenant); `None` when the message or the endpoint is gone.
     async fn load_delivery(

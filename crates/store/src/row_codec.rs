@@ -91,3 +91,31 @@ pub(crate) fn identity_from_row(agent_id: &str, marks: &str) -> StoreResult<prov
         footers: marks.footers,
     })
 }
+
+/// A message row with its deliveries as a JSON array of `[endpoint_id, status, attempts]`.
+pub(crate) fn message_record(
+    id: &str,
+    event_type: String,
+    payload: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    deliveries: &str,
+) -> StoreResult<crate::repository::MessageRecord> {
+    let raw: Vec<(String, String, i64)> = from_json("message deliveries", deliveries)?;
+    let deliveries = raw
+        .into_iter()
+        .map(|(endpoint, status, attempts)| {
+            Ok((
+                parse_id("endpoint id", &endpoint)?,
+                crate::repository::DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+                to_u32("attempts", attempts)?,
+            ))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(crate::repository::MessageRecord {
+        id: parse_id("message id", id)?,
+        event_type,
+        payload,
+        created_at,
+        deliveries,
+    })
+}

@@ -102,10 +102,11 @@ impl Deliverer {
     }
 
     async fn handle(&self, delivery: Delivery) {
-        let result = match parse_key(&delivery.key) {
+        // The payload names the delivery (the key may carry a replay suffix).
+        let result = match parse_target(&delivery.payload) {
             Some((message, endpoint)) => self.attempt(&delivery, &message, &endpoint).await,
             None => {
-                tracing::error!(key = %delivery.key, "a webhook delivery job with a malformed key; dropped");
+                tracing::error!(key = %delivery.key, "a webhook delivery job with a malformed payload; dropped");
                 self.queue.ack(&delivery).await.map_err(anyhow::Error::from)
             }
         };
@@ -314,8 +315,8 @@ fn refused(target: &DeliveryTarget, why: &str) -> WebhookAttemptRecord {
     }
 }
 
-fn parse_key(key: &str) -> Option<(MessageId, WebhookEndpointId)> {
-    let (message, endpoint) = key.split_once(':')?;
+fn parse_target(payload: &[u8]) -> Option<(MessageId, WebhookEndpointId)> {
+    let (message, endpoint) = std::str::from_utf8(payload).ok()?.split_once(':')?;
     Some((message.parse().ok()?, endpoint.parse().ok()?))
 }
 

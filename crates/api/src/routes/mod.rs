@@ -55,6 +55,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/webhooks/endpoints/{id}/rotate-secret", post(webhooks::rotate))
         .route("/v1/webhooks/endpoints/{id}/attempts", get(webhooks::attempts))
         .route("/v1/webhooks/endpoints/{id}/test", post(webhooks::test))
+        .route("/v1/webhooks/endpoints/{id}/replay-failed", post(webhooks::replay_failed))
+        .route("/v1/webhooks/messages", get(webhooks::messages))
+        .route("/v1/webhooks/messages/{id}/replay", post(webhooks::replay_message))
         .route("/v1/detectors/capabilities", get(detectors::capabilities))
         .route(
             "/v1/detect",

@@ -17,7 +17,7 @@ use provenance_core::validation::pointer_token;
 use provenance_core::webhooks::events::test_message;
 use provenance_core::webhooks::{EventType, RetrySchedule, WebhookSecret, validate_endpoint_url, validate_headers};
 use provenance_core::{ValidationErrors, WebhookEndpointId};
-use provenance_store::{WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent};
+use provenance_store::{ReplayFilter, WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
@@ -431,4 +431,137 @@ pub async fn test(
         return Err(ApiError::NotFound("webhook endpoint"));
     }
     Ok((StatusCode::ACCEPTED, Json(TestSent { message_id: event.message_id.to_string() })))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    #[schema(value_type = String)]
+    pub endpoint_id: String,
+    /// `pending`, `delivered`, `failed`, `exhausted` or `skipped`.
+    pub status: String,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MessageView {
+    #[schema(value_type = String)]
+    pub id: String,
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    /// The body every attempt sends.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MessageList {
+    pub items: Vec<MessageView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The tenant's webhook messages, newest first, with where each delivery stands.
+#[utoipa::path(
+    get, path = "/v1/webhooks/messages", tag = "webhooks", params(PageQuery),
+    responses((status = 200, body = MessageList)),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn messages(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<MessageList>> {
+    principal.require(Scope::WebhooksWrite)?;
+    let page = state.store.list_messages(&principal.tenant_id, &q.parse()?).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|m| MessageView {
+            id: m.id.to_string(),
+            event_type: m.event_type,
+            created_at: m.created_at,
+            payload: serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::String(m.payload)),
+            deliveries: m
+                .deliveries
+                .into_iter()
+                .map(|(endpoint, status, attempts)| DeliveryView {
+                    endpoint_id: endpoint.to_string(),
+                    status: status.as_str().to_string(),
+                    attempts,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(MessageList { items, next_cursor: page.next_cursor }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Only to this endpoint (default: every endpoint the message went to).
+    pub endpoint_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Replayed {
+    /// Deliveries queued again (pending ones and disabled endpoints are left alone).
+    pub replayed: usize,
+}
+
+/// Deliver a message again, to one endpoint or to every endpoint it went to.
+#[utoipa::path(
+    post, path = "/v1/webhooks/messages/{id}/replay", tag = "webhooks", request_body = ReplayRequest,
+    params(("id" = String, Path, description = "Message id (`msg_…`)")),
+    responses((status = 202, body = Replayed), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn replay_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<ReplayRequest>,
+) -> ApiResult<(StatusCode, Json<Replayed>)> {
+    principal.require(Scope::WebhooksWrite)?;
+    let message = id.parse().map_err(|_| ApiError::NotFound("webhook message"))?;
+    let endpoint = req
+        .endpoint_id
+        .map(|e| e.parse::<WebhookEndpointId>().map_err(|_| ApiError::invalid("/endpoint_id", "is not an endpoint id")))
+        .transpose()?;
+    let filter = ReplayFilter { message: Some(message), endpoint, since: None, only_failed: false };
+    let replayed = state.store.replay_deliveries(&principal.tenant_id, &filter, Utc::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayFailedRequest {
+    /// Messages created at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Deliver again every failed or exhausted message of an endpoint since a time (after fixing
+/// the receiver, say).
+#[utoipa::path(
+    post, path = "/v1/webhooks/endpoints/{id}/replay-failed", tag = "webhooks", request_body = ReplayFailedRequest,
+    params(("id" = String, Path, description = "Endpoint id (`wh_…`)")),
+    responses(
+        (status = 202, body = Replayed),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn replay_failed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<ReplayFailedRequest>,
+) -> ApiResult<(StatusCode, Json<Replayed>)> {
+    principal.require(Scope::WebhooksWrite)?;
+    let Some(since) = req.since else { return Err(ApiError::invalid("/since", "is required")) };
+    let endpoint = load(&state, &principal, &id).await?;
+    let filter = ReplayFilter { message: None, endpoint: Some(endpoint.id), since: Some(since), only_failed: true };
+    let replayed = state.store.replay_deliveries(&principal.tenant_id, &filter, Utc::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
 }

@@ -9,10 +9,10 @@ use crate::error::StoreResult;
 use crate::outbox::topics::WEBHOOK_DELIVERIES;
 use crate::page::{Page, PageRequest};
 use crate::repository::{
-    AttemptEffect, DeliveryStatus, DeliveryTarget, WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent,
-    WebhookRepository,
+    AttemptEffect, DeliveryStatus, DeliveryTarget, MessageRecord, ReplayFilter, WebhookAttemptRecord,
+    WebhookEndpointRecord, WebhookEvent, WebhookRepository,
 };
-use crate::row_codec::{corrupt, from_json, parse_id, to_i64, to_json, to_u32, to_u64};
+use crate::row_codec::{corrupt, from_json, message_record, parse_id, to_i64, to_json, to_u32, to_u64};
 
 const ENDPOINT_COLUMNS: &str = "e.id, e.tenant_id, e.url, e.description, e.event_types, e.headers, e.enabled, e.secret, \
      e.previous_secret, e.previous_secret_expires_at, e.retry_schedule, e.disabled_reason, e.failing_since, \
@@ -275,6 +275,62 @@ impl WebhookRepository for PostgresStore {
             self.notify_outbox();
         }
         Ok(queued > 0)
+    }
+
+    async fn replay_deliveries(&self, tenant: &TenantId, f: &ReplayFilter, at: DateTime<Utc>) -> StoreResult<usize> {
+        let queued: i64 = sqlx::query_scalar(&format!(
+            "WITH picked AS ( \
+                 SELECT d.message_id, d.endpoint_id FROM webhook_deliveries d \
+                 JOIN webhook_messages m ON m.id = d.message_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                 WHERE m.tenant_id = $1 AND e.enabled AND d.status <> 'pending' \
+                 AND ($2::text IS NULL OR d.message_id = $2) AND ($3::text IS NULL OR d.endpoint_id = $3) \
+                 AND ($4::timestamptz IS NULL OR m.created_at >= $4) \
+                 AND (NOT $5 OR d.status IN ('failed', 'exhausted')) \
+                 FOR UPDATE OF d \
+             ), reset AS ( \
+                 UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, next_attempt_at = NULL \
+                 FROM picked p WHERE d.message_id = p.message_id AND d.endpoint_id = p.endpoint_id \
+             ), queued AS ( \
+                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+                 SELECT '{WEBHOOK_DELIVERIES}', p.message_id || ':' || p.endpoint_id || ':replay:' || $6, \
+                 convert_to(p.message_id || ':' || p.endpoint_id, 'UTF8'), 0, now(), now() FROM picked p \
+                 ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
+             ) SELECT count(*) FROM queued"
+        ))
+        .bind(tenant.as_str())
+        .bind(f.message.as_ref().map(MessageId::as_str))
+        .bind(f.endpoint.as_ref().map(WebhookEndpointId::as_str))
+        .bind(opt_ts(f.since))
+        .bind(f.only_failed)
+        .bind(at.timestamp_millis().to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
+        Ok(usize::try_from(queued).unwrap_or_default())
+    }
+
+    async fn list_messages(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<MessageRecord>> {
+        let rows: Vec<(String, String, String, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT m.id, m.event_type, m.payload, m.created_at, COALESCE(( \
+                 SELECT json_agg(json_build_array(d.endpoint_id, d.status, d.attempts) ORDER BY d.endpoint_id) \
+                 FROM webhook_deliveries d WHERE d.message_id = m.id), '[]')::text \
+             FROM webhook_messages m WHERE m.tenant_id = $1 AND ($2::text IS NULL OR m.id < $2) \
+             ORDER BY m.id DESC LIMIT $3",
+        )
+        .bind(tenant.as_str())
+        .bind(page.after.as_deref())
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(|(id, event_type, payload, created_at, deliveries)| {
+                message_record(&id, event_type, payload, created_at, &deliveries)
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |m| m.id.to_string()))
     }
 
     async fn load_delivery(

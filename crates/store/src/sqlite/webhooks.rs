@@ -14,10 +14,10 @@ use crate::outbox::OutboxMessage;
 use crate::outbox::topics::WEBHOOK_DELIVERIES;
 use crate::page::{Page, PageRequest};
 use crate::repository::{
-    AttemptEffect, DeliveryStatus, DeliveryTarget, WebhookAttemptRecord, WebhookEndpointRecord, WebhookEvent,
-    WebhookRepository,
+    AttemptEffect, DeliveryStatus, DeliveryTarget, MessageRecord, ReplayFilter, WebhookAttemptRecord,
+    WebhookEndpointRecord, WebhookEvent, WebhookRepository,
 };
-use crate::row_codec::{corrupt, from_json, parse_id, to_i64, to_json, to_u32, to_u64};
+use crate::row_codec::{corrupt, from_json, message_record, parse_id, to_i64, to_json, to_u32, to_u64};
 
 const ENDPOINT_COLUMNS: &str = "e.id, e.tenant_id, e.url, e.description, e.event_types, e.headers, e.enabled, e.secret, \
      e.previous_secret, e.previous_secret_expires_at, e.retry_schedule, e.disabled_reason, e.failing_since, \
@@ -281,6 +281,65 @@ impl WebhookRepository for SqliteStore {
         tx.commit().await?;
         self.notify_outbox();
         Ok(true)
+    }
+
+    async fn replay_deliveries(&self, tenant: &TenantId, f: &ReplayFilter, at: DateTime<Utc>) -> StoreResult<usize> {
+        let mut tx = self.begin_write().await?;
+        let picked: Vec<(String, String)> = sqlx::query_as(
+            "SELECT d.message_id, d.endpoint_id FROM webhook_deliveries d \
+             JOIN webhook_messages m ON m.id = d.message_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE m.tenant_id = ?1 AND e.enabled AND d.status <> 'pending' \
+             AND (?2 IS NULL OR d.message_id = ?2) AND (?3 IS NULL OR d.endpoint_id = ?3) \
+             AND (?4 IS NULL OR m.created_at >= ?4) AND (NOT ?5 OR d.status IN ('failed', 'exhausted'))",
+        )
+        .bind(tenant.as_str())
+        .bind(f.message.as_ref().map(MessageId::as_str))
+        .bind(f.endpoint.as_ref().map(WebhookEndpointId::as_str))
+        .bind(opt_to_text(f.since))
+        .bind(f.only_failed)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (message, endpoint) in &picked {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL \
+                 WHERE message_id = ?1 AND endpoint_id = ?2",
+            )
+            .bind(message)
+            .bind(endpoint)
+            .execute(&mut *tx)
+            .await?;
+            let target = format!("{message}:{endpoint}");
+            let key = format!("{target}:replay:{}", at.timestamp_millis());
+            let job = OutboxMessage { topic: WEBHOOK_DELIVERIES.into(), payload: target.into_bytes(), key };
+            insert_outbox(&mut tx, &job, at).await?;
+        }
+        tx.commit().await?;
+        if !picked.is_empty() {
+            self.notify_outbox();
+        }
+        Ok(picked.len())
+    }
+
+    async fn list_messages(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<MessageRecord>> {
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT m.id, m.event_type, m.payload, m.created_at, COALESCE(( \
+                 SELECT json_group_array(json_array(d.endpoint_id, d.status, d.attempts)) \
+                 FROM (SELECT * FROM webhook_deliveries WHERE message_id = m.id ORDER BY endpoint_id) d), '[]') \
+             FROM webhook_messages m WHERE m.tenant_id = ?1 AND (?2 IS NULL OR m.id < ?2) \
+             ORDER BY m.id DESC LIMIT ?3",
+        )
+        .bind(tenant.as_str())
+        .bind(page.after.as_deref())
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(|(id, event_type, payload, created_at, deliveries)| {
+                message_record(&id, event_type, payload, from_text(&created_at)?, &deliveries)
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |m| m.id.to_string()))
     }
 
     async fn load_delivery(

@@ -18,6 +18,7 @@ both_backends!(
     a_completion_queues_its_events_in_the_same_transaction,
     a_failure_and_a_suppression_queue_their_events_in_their_transactions,
     a_test_event_goes_to_one_enabled_endpoint_of_the_tenant,
+    replays_restart_settled_deliveries_only,
     attempts_are_recorded_with_their_effect_on_delivery_and_endpoint,
 );
 
@@ -53,7 +54,8 @@ fn event(event_type: &str) -> WebhookEvent {
 async fn webhook_jobs(s: &TestStore) -> Vec<String> {
     let mut keys = Vec::new();
     while let Some(row) = s.claim_outbox(topics::WEBHOOK_DELIVERIES, Duration::from_secs(30)).await.unwrap() {
-        assert_eq!(row.payload, row.key.as_bytes(), "the payload names the delivery");
+        let target = String::from_utf8(row.payload).unwrap();
+        assert!(row.key.starts_with(&target), "the payload names the delivery: {target} for {}", row.key);
         keys.push(row.key);
     }
     keys.sort();
@@ -259,4 +261,59 @@ async fn a_test_event_goes_to_one_enabled_endpoint_of_the_tenant(s: TestStore) {
     assert!(!s.emit_to_endpoint(&t, &disabled.id, &event("webhook.test"), Utc::now()).await.unwrap());
     assert!(!s.emit_to_endpoint(&tenant(&s).await, &target.id, &event("webhook.test"), Utc::now()).await.unwrap());
     assert!(webhook_jobs(&s).await.is_empty());
+}
+
+async fn replays_restart_settled_deliveries_only(s: TestStore) {
+    let t = tenant(&s).await;
+    let (a, b) = (endpoint(&t, &[]), endpoint(&t, &[]));
+    for e in [&a, &b] {
+        s.insert_endpoint(e).await.unwrap();
+    }
+    let m = event("decision.block");
+    s.emit_events(&t, std::slice::from_ref(&m), Utc::now()).await.unwrap();
+    webhook_jobs(&s).await;
+    let filter = provenance_store::ReplayFilter { message: Some(m.message_id.clone()), ..Default::default() };
+    assert_eq!(s.replay_deliveries(&t, &filter, Utc::now()).await.unwrap(), 0, "pending deliveries are on their way");
+
+    let settle = |endpoint: &WebhookEndpointRecord, status: DeliveryStatus| WebhookAttemptRecord {
+        id: 0,
+        message_id: m.message_id.clone(),
+        endpoint_id: endpoint.id.clone(),
+        attempt: 8,
+        attempted_at: millis(Utc::now()),
+        status_code: Some(if status == DeliveryStatus::Delivered { 200 } else { 500 }),
+        latency_ms: 1,
+        outcome: "x".into(),
+        response: None,
+        error: None,
+    };
+    for (e, status) in [(&a, DeliveryStatus::Exhausted), (&b, DeliveryStatus::Delivered)] {
+        let effect = AttemptEffect {
+            status,
+            next_attempt_at: None,
+            endpoint_succeeded: status == DeliveryStatus::Delivered,
+            disable_endpoint: None,
+            events: Vec::new(),
+        };
+        s.record_attempt(&settle(e, status), &effect).await.unwrap();
+    }
+    let failed_only = provenance_store::ReplayFilter {
+        since: Some(Utc::now() - chrono::Duration::hours(1)),
+        only_failed: true,
+        ..Default::default()
+    };
+    assert_eq!(s.replay_deliveries(&tenant(&s).await, &failed_only, Utc::now()).await.unwrap(), 0, "per tenant");
+    assert_eq!(s.replay_deliveries(&t, &failed_only, Utc::now()).await.unwrap(), 1);
+    let keys = webhook_jobs(&s).await;
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].starts_with(&format!("{}:{}:replay:", m.message_id, a.id)), "{keys:?}");
+    let target = s.load_delivery(&m.message_id, &a.id).await.unwrap().unwrap();
+    assert_eq!((target.status, target.attempts), (DeliveryStatus::Pending, 0));
+
+    assert_eq!(s.replay_deliveries(&t, &filter, Utc::now()).await.unwrap(), 1, "the delivered one, on request");
+    let listed = s.list_messages(&t, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let mut expected = vec![(a.id.clone(), DeliveryStatus::Pending, 0), (b.id.clone(), DeliveryStatus::Pending, 0)];
+    expected.sort_by(|x, y| x.0.as_str().cmp(y.0.as_str()));
+    assert_eq!(listed.items[0].deliveries, expected);
 }
