@@ -3,7 +3,6 @@
 //! results before acknowledging the job.
 
 pub mod consumer;
-pub mod events;
 pub mod health;
 pub mod pipeline;
 pub mod scheduler;

@@ -15,9 +15,10 @@ use provenance_core::policy::{Policy, select_policy};
 use provenance_core::sarif::{SarifInput, SarifSubject, render_sarif};
 use provenance_core::statement::{build_statement, sign_statement};
 use provenance_core::suppression::apply_suppressions;
+use provenance_core::webhooks::events::completion_messages;
 use provenance_core::{AnalysisError, AnalysisId, Attribution, ChangedLine, Finding, Outcome, RepoPath, TenantId};
 use provenance_detect::{DetectInput, DetectorSet};
-use provenance_store::{AnalysisResult, JobStart, Store, StoreError};
+use provenance_store::{AnalysisResult, JobStart, Store, StoreError, WebhookEvent};
 
 /// Why a pipeline run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +175,10 @@ impl Pipeline {
 
         let outcome = decision.outcome;
         let completed_at = Utc::now();
-        let events = crate::events::completion_events(&input.analysis, &decision, findings.len(), completed_at);
+        let events: Vec<WebhookEvent> = completion_messages(&input.analysis, &decision, findings.len(), completed_at)
+            .into_iter()
+            .map(WebhookEvent::from)
+            .collect();
         store
             .complete_analysis(&AnalysisResult {
                 analysis_id: id.clone(),

@@ -134,15 +134,14 @@ impl TryFrom<AttemptRow> for WebhookAttemptRecord {
     }
 }
 
-#[async_trait]
-impl WebhookRepository for PostgresStore {
-    async fn insert_endpoint(&self, e: &WebhookEndpointRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, headers, enabled, secret, \
-             previous_secret, previous_secret_expires_at, retry_schedule, disabled_reason, failing_since, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(e.id.as_str())
+/// Bind an endpoint's fields as parameters 1–14: id, tenant, url, description, event types,
+/// headers, enabled, secret, previous secret and its expiry, retry schedule, disabled reason,
+/// failing since, updated at (insert adds created at as the 15th).
+fn bind_endpoint<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    e: &'q WebhookEndpointRecord,
+) -> StoreResult<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>> {
+    Ok(q.bind(e.id.as_str())
         .bind(e.tenant_id.as_str())
         .bind(&e.url)
         .bind(&e.description)
@@ -155,10 +154,16 @@ impl WebhookRepository for PostgresStore {
         .bind(e.retry_schedule.as_ref().map(to_json).transpose()?)
         .bind(&e.disabled_reason)
         .bind(opt_ts(e.failing_since))
-        .bind(ts(e.created_at))
-        .bind(ts(e.updated_at))
-        .execute(&self.pool)
-        .await?;
+        .bind(ts(e.updated_at)))
+}
+
+#[async_trait]
+impl WebhookRepository for PostgresStore {
+    async fn insert_endpoint(&self, e: &WebhookEndpointRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, headers, enabled, secret, \
+             previous_secret, previous_secret_expires_at, retry_schedule, disabled_reason, failing_since, updated_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+        bind_endpoint(sqlx::query(sql), e)?.bind(ts(e.created_at)).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -188,27 +193,11 @@ impl WebhookRepository for PostgresStore {
     }
 
     async fn update_endpoint(&self, e: &WebhookEndpointRecord) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, headers = $6, enabled = $7, \
-             secret = $8, previous_secret = $9, previous_secret_expires_at = $10, retry_schedule = $11, \
-             disabled_reason = $12, failing_since = $13, updated_at = $14 WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(e.id.as_str())
-        .bind(e.tenant_id.as_str())
-        .bind(&e.url)
-        .bind(&e.description)
-        .bind(to_json(&e.event_types)?)
-        .bind(to_json(&e.headers)?)
-        .bind(e.enabled)
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
-        .bind(opt_ts(e.previous_secret_expires_at))
-        .bind(e.retry_schedule.as_ref().map(to_json).transpose()?)
-        .bind(&e.disabled_reason)
-        .bind(opt_ts(e.failing_since))
-        .bind(ts(e.updated_at))
-        .execute(&self.pool)
-        .await?;
+        let sql = "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, headers = $6, \
+             enabled = $7, secret = $8, previous_secret = $9, previous_secret_expires_at = $10, \
+             retry_schedule = $11, disabled_reason = $12, failing_since = $13, updated_at = $14 \
+             WHERE id = $1 AND tenant_id = $2";
+        let done = bind_endpoint(sqlx::query(sql), e)?.execute(&self.pool).await?;
         Ok(done.rows_affected() > 0)
     }
 
