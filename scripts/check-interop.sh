@@ -12,7 +12,16 @@
 #   - scripts/interop/validate_sarif.py: both SARIF reports against the official SARIF 2.1.0
 #     schema (crates/core/tests/fixtures) with Python's `jsonschema`;
 #   - `provenance verify --keys-url` passes on the first bundle (also re-encoded as URL-safe
-#     base64) and fails for a wrong --sha.
+#     base64) and fails for a wrong --sha;
+#   - scripts/interop/receive_webhooks.py: a receiver (stdlib HTTP server on 127.0.0.1) verifies
+#     every webhook delivery with the official Standard Webhooks library (`standardwebhooks`).
+#     `serve` runs with PROVENANCE_WEBHOOK_ALLOW_HOSTS=127.0.0.1; on the second server an endpoint
+#     is created before analyses 2 and 3, a test event is sent, the endpoint's secret rotated and
+#     another test event sent. Checked: every delivery verified; the analyses'
+#     `analysis.completed` and `decision.<outcome>` and both `webhook.test` arrived, nothing else;
+#     the test event after the rotation carries two signatures and verifies with the new secret
+#     and with the old one; the receiver's count and webhook-ids equal the deliveries
+#     `GET /v1/webhooks/messages` reports delivered; a delivery with one byte changed is rejected.
 # Every check runs; the script exits 1 at the end naming those that failed.
 # Pinned Python packages in a virtualenv cached outside the clone. Run by .ci/run (`just
 # check-interop`); needs no PostgreSQL, RabbitMQ or Redis, and leaves nothing behind.
@@ -28,6 +37,7 @@ PINS=(
   "rfc3986-validator==0.1.1" # lets jsonschema check the `uri` / `uri-reference` formats
   "rfc3339-validator==0.1.4" # … and `date-time`
   "rfc8785==0.1.4"           # an independent RFC 8785 (JCS) implementation
+  "standardwebhooks==1.1.0"  # the official Standard Webhooks library (webhook signatures)
 )
 OWNER_REPO="acme/shop"
 HEAD1="9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e"
@@ -43,7 +53,7 @@ if [[ -z "${BIN:-}" ]]; then
 fi
 
 if [[ "$(cat "$VENV/.pins" 2>/dev/null || true)" != "${PINS[*]}" ]] \
-  || ! "$VENV/bin/python" -c 'import securesystemslib.dsse, jsonschema, rfc8785, cryptography' 2>/dev/null; then
+  || ! "$VENV/bin/python" -c 'import securesystemslib.dsse, jsonschema, rfc8785, cryptography, standardwebhooks' 2>/dev/null; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
@@ -58,12 +68,14 @@ export RUST_LOG="${RUST_LOG:-warn}" PYTHONDONTWRITEBYTECODE=1
 work="$(mktemp -d)"
 data="$work/data"
 server_pid=""
+receiver_pid=""
 show_logs=""
 cleanup() {
   local status=$?
   if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [[ -n "$receiver_pid" ]]; then kill "$receiver_pid" 2>/dev/null || true; wait "$receiver_pid" 2>/dev/null || true; fi
   if [[ $status -ne 0 && -n "$show_logs" ]]; then
-    for log in "$work"/server-*.log; do [[ -f "$log" ]] && { echo "--- $(basename "$log") (last lines)" >&2; tail -n 20 "$log" >&2; }; done
+    for log in "$work"/server-*.log "$work"/receiver.log; do [[ -f "$log" ]] && { echo "--- $(basename "$log") (last lines)" >&2; tail -n 20 "$log" >&2; }; done
   fi
   rm -rf "$work"
 }
@@ -74,11 +86,13 @@ json_get() { "$PY" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]]
 KEY="$("$BIN" api-keys mint)"
 export PROVENANCE_BOOTSTRAP_ADMIN_KEY="$KEY"
 
-# Start `serve` on port 0 (the kernel picks a free one) and read the address it bound.
+# Start `serve` on port 0 (the kernel picks a free one) and read the address it bound. The SSRF
+# guard refuses loopback webhook URLs unless allow-listed: the receiver is on 127.0.0.1.
 url=""
 start_server() { # log name
   local log="$work/server-$1.log"
-  (cd "$work" && exec "$BIN" serve --data-dir "$data" --listen 127.0.0.1:0) 2>"$log" </dev/null &
+  (cd "$work" && PROVENANCE_WEBHOOK_ALLOW_HOSTS=127.0.0.1 exec "$BIN" serve --data-dir "$data" --listen 127.0.0.1:0) \
+    2>"$log" </dev/null &
   server_pid=$!
   url=""
   for _ in $(seq 150); do
@@ -93,6 +107,25 @@ stop_server() {
   kill -TERM "$server_pid"
   wait "$server_pid" || die "serve exited with status $? on SIGTERM"
   server_pid=""
+}
+
+# The webhook receiver (official Standard Webhooks library) on a free port; secrets are added to
+# $work/webhook-secrets (`LABEL whsec_…` lines), which it reads for every request.
+receiver_url=""
+start_receiver() {
+  "$PY" "$REPO/scripts/interop/receive_webhooks.py" serve --log "$work/deliveries.jsonl" \
+    --secrets "$work/webhook-secrets" --port-file "$work/receiver.port" 2>"$work/receiver.log" </dev/null &
+  receiver_pid=$!
+  for _ in $(seq 100); do
+    kill -0 "$receiver_pid" 2>/dev/null || die "the webhook receiver exited at start"
+    [[ -s "$work/receiver.port" ]] && { receiver_url="http://127.0.0.1:$(cat "$work/receiver.port")/hook"; return 0; }
+    sleep 0.1
+  done
+  die "the webhook receiver did not listen in 10 s"
+}
+webhooks() { # METHOD PATH [BODY]: a webhooks API call, answer on stdout
+  curl -fsS -X "$1" "$url/v1/webhooks/$2" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    --data "${3:-}"
 }
 
 # Submit a request body (exact bytes), wait for the decision, save bundle and SARIF as N.
@@ -139,6 +172,12 @@ stop_server
 "$BIN" keys rotate --data-dir "$data" >/dev/null 2>&1 || die "provenance keys rotate failed"
 start_server 2
 curl -fsS "$url/v1/keys" >"$work/keys-2.json"
+# A webhook endpoint for analyses 2 and 3's events (its secret is shown once, here).
+start_receiver
+webhooks POST endpoints "{\"url\": \"$receiver_url\", \"event_types\": [\"analysis.completed\", \"decision.allow\",
+  \"decision.warn\", \"decision.block\"]}" >"$work/endpoint.json" || die "creating the webhook endpoint failed"
+wh_id="$(json_get id <"$work/endpoint.json")"
+echo "old $(json_get secret <"$work/endpoint.json")" >"$work/webhook-secrets"
 analyse 2
 # A blocked analysis (a hard-coded AWS key), overridden: the override is signed by the new key.
 cat >"$work/request-3.json" <<JSON
@@ -155,6 +194,14 @@ curl -fsS -X POST "$url/v1/analysis/$id3/override" -H "Authorization: Bearer $KE
   || die "overriding analysis 3 ($id3) failed: was it blocked?"
 "$PY" -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))["bundle"], open(sys.argv[2], "w"))' \
   "$work/override-3.json" "$work/override-bundle-3.json"
+# A test event; once everything so far is delivered, rotate the secret (the old one stays valid
+# for the default 24 h) and send another test event, which must verify with both.
+test1="$(webhooks POST "endpoints/$wh_id/test" | json_get message_id)" || die "POST …/test failed"
+INTEROP_API_KEY="$KEY" "$PY" "$REPO/scripts/interop/receive_webhooks.py" wait --api "$url" --endpoint "$wh_id" \
+  --log "$work/deliveries.jsonl" || echo "check-interop: rotating anyway; the webhook checks will tell" >&2
+new_secret="$(webhooks POST "endpoints/$wh_id/rotate-secret" '{}' | json_get secret)" || die "rotating the webhook secret failed"
+echo "new $new_secret" >>"$work/webhook-secrets"
+test2="$(webhooks POST "endpoints/$wh_id/test" | json_get message_id)" || die "POST …/test after the rotation failed"
 
 # Every check runs, whatever failed before it; the script fails at the end naming them.
 failed=()
@@ -168,6 +215,12 @@ echo "== independent DSSE verification (securesystemslib, cryptography, rfc8785)
 echo "== SARIF against the official 2.1.0 schema (jsonschema)"
 "$PY" "$REPO/scripts/interop/validate_sarif.py" "$REPO/crates/core/tests/fixtures/sarif-schema-2.1.0.json" \
   "$work/report-1.sarif" "$work/report-2.sarif" "$work/report-3.sarif" || failed+=("SARIF schema (validate_sarif.py)")
+
+echo "== webhook deliveries verified by the official Standard Webhooks library (standardwebhooks)"
+INTEROP_API_KEY="$KEY" "$PY" "$REPO/scripts/interop/receive_webhooks.py" check --api "$url" --endpoint "$wh_id" \
+  --log "$work/deliveries.jsonl" --secrets "$work/webhook-secrets" --receiver "$receiver_url" \
+  --analysis "$(cat "$work/id-2")" --analysis "$id3" --test "$test1" --rotated-test "$test2" \
+  || failed+=("webhooks (receive_webhooks.py)")
 
 echo "== provenance verify --keys-url"
 if (cd "$work" && "$BIN" verify override-bundle-3.json --keys-url "$url" --repo "$OWNER_REPO" --sha "$HEAD3" >/dev/null 2>"$work/verify.err"); then

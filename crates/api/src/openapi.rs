@@ -4,7 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    agents, analyses, api_keys, detect, detectors, findings, health, keys, overrides, policies, results, webhooks,
+    admin, agents, analyses, api_keys, detect, detectors, findings, health, keys, overrides, policies, results,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +27,7 @@ use crate::routes::{
         overrides::create, overrides::get, overrides::history, overrides::verify,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::rotate,
         webhooks::attempts, webhooks::test, webhooks::messages, webhooks::replay_message, webhooks::replay_failed,
+        admin::scheduler, admin::retention, admin::set_retention, admin::reset_retention,
         health::live, health::ready, health::startup,
         crate::metrics::render,
     ),
@@ -41,6 +43,7 @@ use crate::routes::{
         (name = "findings", description = "Finding lifecycle: suppressions by fingerprint"),
         (name = "webhooks", description = "Standard Webhooks endpoints, their secrets and delivery attempts"),
         (name = "api-keys", description = "API key management (admin)"),
+        (name = "admin", description = "Operations (admin): the scheduler's duties, retention"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -58,6 +58,7 @@ pub async fn serve_on(
         settings.limits,
     );
     state.public_base_url = settings.public_base_url.trim_end_matches('/').to_string();
+    state.retention = settings.retention_rules();
 
     let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(Arc::clone(&store)))];
     let mut background = tokio::task::JoinSet::new();

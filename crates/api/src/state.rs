@@ -35,6 +35,8 @@ pub struct AppState {
     pub key_cache: Arc<crate::auth::KeyCache>,
     /// How many `POST /v1/detect` scans run at once (one per core); more wait their turn.
     pub detect_permits: Arc<tokio::sync::Semaphore>,
+    /// Retention defaults the scheduler applies (shown by `GET /v1/admin/retention`).
+    pub retention: provenance_store::RetentionRules,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             limits,
             metrics: crate::metrics::handle(),
             started_at: Instant::now(),
+            retention: provenance_store::RetentionRules::default(),
             public_base_url: String::new(),
             rate_limiter: Arc::new(RateLimiter::memory()),
             idempotency: Arc::new(IdempotencyCache::disabled()),

@@ -15,6 +15,7 @@ use provenance_detect::DetectorSet;
 use provenance_store::keyring::Keyring;
 use provenance_store::queue::EmbeddedQueue;
 use provenance_store::{ConnectOptions, Migrations, topics};
+use provenance_worker::scheduler::Scheduler;
 use provenance_worker::webhooks::{Deliverer, delivery_settings};
 use provenance_worker::{Pipeline, Worker};
 use secrecy::ExposeSecret;
@@ -90,6 +91,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
         settings.limits,
     );
     state.public_base_url = settings.public_base_url.trim_end_matches('/').to_string();
+    state.retention = settings.retention_rules();
 
     let listener = tokio::net::TcpListener::bind(settings.http_listen)
         .await
@@ -117,10 +119,20 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
         Duration::from_millis(w.poll_interval_ms),
     ));
     let deliverer = Deliverer::new(Arc::clone(&store), webhook_queue, delivery_settings(settings)?)?;
+    let scheduler = Scheduler {
+        store: Arc::clone(&store),
+        relay: None, // the outbox is the queue here: nothing to sweep
+        settings: settings.scheduler.clone(),
+        stale_after: Duration::from_secs(w.stale_after_seconds),
+    };
     let worker = Worker { store: Arc::clone(&store), queue, pipeline, settings: w.clone() };
     let worker_shutdown = shutdown.clone();
     let worker = tokio::spawn(async move {
-        tokio::join!(worker.run(worker_shutdown.clone()), deliverer.run(worker_shutdown));
+        tokio::join!(
+            worker.run(worker_shutdown.clone()),
+            deliverer.run(worker_shutdown.clone()),
+            scheduler.run(worker_shutdown)
+        );
     });
 
     let api_shutdown = shutdown.clone();

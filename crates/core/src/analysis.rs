@@ -118,4 +118,8 @@ pub struct Analysis {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When retention removed its lines, files, findings and SARIF (its decision and bundle
+    /// stay longer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<DateTime<Utc>>,
 }

@@ -408,6 +408,7 @@ mod tests {
             updated_at: at(12, 0, 0),
             started_at: Some(at(11, 59, 1)),
             completed_at: Some(at(12, 0, 0)),
+            purged_at: None,
         }
     }
 

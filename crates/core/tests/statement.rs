@@ -44,6 +44,7 @@ fn analysis() -> Analysis {
         updated_at: t,
         started_at: Some(t),
         completed_at: Some(t),
+        purged_at: None,
     }
 }
 

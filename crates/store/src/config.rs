@@ -63,6 +63,62 @@ impl Default for WorkerSettings {
     }
 }
 
+/// Webhook delivery (`PROVENANCE_WEBHOOKS__…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Deliveries in flight at once in one process, across endpoints (also the RabbitMQ
+    /// prefetch of the delivery queue).
+    pub concurrency: usize,
+    /// Deliveries in flight at once to one endpoint, per process.
+    pub per_endpoint_concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { concurrency: 64, per_endpoint_concurrency: 16 }
+    }
+}
+
+/// The scheduler's duties and retention (`PROVENANCE_SCHEDULER__…`, SPEC §9). Periods are in
+/// seconds; a period of 0 turns the duty off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchedulerSettings {
+    /// Publish outbox rows no relay confirmed (distributed mode).
+    pub outbox_sweep_seconds: u64,
+    /// Requeue running analyses whose worker went silent.
+    pub stale_recovery_seconds: u64,
+    /// Re-queue pending webhook deliveries whose job was lost.
+    pub retry_pump_seconds: u64,
+    /// A pending delivery this far past its due time, with no job anywhere, counts as lost.
+    pub retry_pump_overdue_seconds: u64,
+    /// Disable endpoints failing for 5 days that no attempt has disabled yet.
+    pub auto_disable_seconds: u64,
+    /// Retention purge.
+    pub retention_seconds: u64,
+    /// Days analyses keep their lines, findings and SARIF, and webhook attempts and messages are
+    /// kept, for tenants that set none (`PUT /v1/admin/retention`).
+    pub retention_days: u32,
+    /// Days decisions and bundles (with their analysis) are kept at least.
+    pub record_retention_days: u32,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            outbox_sweep_seconds: 10,
+            stale_recovery_seconds: 30,
+            retry_pump_seconds: 60,
+            retry_pump_overdue_seconds: 600,
+            auto_disable_seconds: 3600,
+            retention_seconds: 3600,
+            retention_days: 90,
+            record_retention_days: 365,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -104,6 +160,10 @@ pub struct Settings {
     pub limits: IngestLimits,
     /// Job processing.
     pub worker: WorkerSettings,
+    /// Webhook delivery.
+    pub webhooks: WebhookSettings,
+    /// The scheduler's duties and retention.
+    pub scheduler: SchedulerSettings,
     /// Rules and detectors beyond the bundled rule pack. The API (capabilities, `POST
     /// /v1/detect`) and the workers must be given the same.
     pub detectors: DetectorSettings,
@@ -155,6 +215,8 @@ impl Default for Settings {
             public_base_url: String::new(),
             limits: IngestLimits::default(),
             worker: WorkerSettings::default(),
+            webhooks: WebhookSettings::default(),
+            scheduler: SchedulerSettings::default(),
             detectors: DetectorSettings::default(),
         }
     }
@@ -169,6 +231,14 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// What the retention duty keeps, from the scheduler settings.
+    pub fn retention_rules(&self) -> crate::repository::RetentionRules {
+        crate::repository::RetentionRules {
+            default_days: self.scheduler.retention_days,
+            record_days: self.scheduler.record_retention_days,
+        }
+    }
+
     /// Defaults ← `config` file ← `PROVENANCE_*` env ← flags.
     pub fn load(config: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));

@@ -45,7 +45,8 @@ pub struct RelaySettings {
 impl Default for RelaySettings {
     fn default() -> Self {
         Self {
-            topics: vec![crate::topics::ANALYSIS_JOBS.to_string()],
+            // Every topic that goes through the outbox: analysis jobs and webhook deliveries.
+            topics: crate::amqp::topics::ALL.iter().map(ToString::to_string).collect(),
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             retry_delay: Duration::from_secs(1),

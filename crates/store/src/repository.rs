@@ -30,6 +30,7 @@ pub trait Store:
     + AgentKeyRepository
     + GovernanceRepository
     + WebhookRepository
+    + SchedulerRepository
     + MaintenanceRepository
     + Send
     + Sync
@@ -43,6 +44,7 @@ impl<T> Store for T where
         + AgentKeyRepository
         + GovernanceRepository
         + WebhookRepository
+        + SchedulerRepository
         + MaintenanceRepository
         + Send
         + Sync
@@ -550,6 +552,25 @@ pub struct DeliveryTarget {
     pub endpoint: WebhookEndpointRecord,
     pub status: DeliveryStatus,
     pub attempts: u32,
+    /// When a pending delivery is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the message was created (the event happened).
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`WebhookRepository::claim_delivery`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryClaim {
+    /// Claimed for this attempt until the given time (or until the attempt is recorded).
+    Claimed(Box<DeliveryTarget>),
+    /// Another attempt holds it until then (a second copy of the job).
+    Busy { until: DateTime<Utc> },
+    /// Pending but not due until then (a copy of a job whose attempt was made meanwhile).
+    NotDue { at: DateTime<Utc> },
+    /// Not pending any more: nothing to send.
+    Settled(DeliveryStatus),
+    /// The message or the endpoint is gone.
+    Gone,
 }
 
 /// One attempt at delivering a message to an endpoint.
@@ -631,7 +652,39 @@ pub trait WebhookRepository {
         message: &MessageId,
         endpoint: &WebhookEndpointId,
     ) -> StoreResult<Option<DeliveryTarget>>;
-    /// Record an attempt and what it does to the delivery and the endpoint, in one transaction.
+    /// Claim a pending, due (by `due_by`: the caller's clock plus a tolerance) delivery for an
+    /// attempt until `claim_until`, unless another attempt holds it; says what it found.
+    async fn claim_delivery(
+        &self,
+        message: &MessageId,
+        endpoint: &WebhookEndpointId,
+        now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<DeliveryClaim>;
+    /// The retry pump: queue a new delivery job (through the outbox) for up to `limit` pending
+    /// deliveries due before `overdue_before` that no attempt holds and no outbox row carries —
+    /// their job was lost (a broker that lost a delay queue, a retry that could not be
+    /// published) — and mark them due `now`. Returns how many.
+    async fn pump_overdue_deliveries(
+        &self,
+        overdue_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<usize>;
+    /// Enabled endpoints (of every tenant) failing without a success since before `before`.
+    async fn failing_endpoints(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookEndpointRecord>>;
+    /// Disable an enabled endpoint with `reason` and queue `events` for its tenant in the same
+    /// transaction (the disabled endpoint gets none); `false` when it was not enabled.
+    async fn disable_endpoint(
+        &self,
+        endpoint: &WebhookEndpointId,
+        reason: &str,
+        at: DateTime<Utc>,
+        events: &[WebhookEvent],
+    ) -> StoreResult<bool>;
+    /// Record an attempt and what it does to the delivery and the endpoint, in one transaction
+    /// (the delivery's claim ends).
     async fn record_attempt(&self, attempt: &WebhookAttemptRecord, effect: &AttemptEffect) -> StoreResult<()>;
     /// Attempts to one of the tenant's endpoints, newest first.
     async fn list_attempts(
@@ -658,6 +711,78 @@ impl std::fmt::Debug for SingletonLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SingletonLock")
     }
+}
+
+/// The last run of a scheduler duty, as any worker recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerRun {
+    pub job: String,
+    /// How often the duty is meant to run.
+    pub every_seconds: u64,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// `Ok(items done)` or `Err(what went wrong)`.
+    pub result: Result<u64, String>,
+    /// Which worker ran it (`host:pid`).
+    pub runner: String,
+}
+
+/// A duty's record: its last run and totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerRecord {
+    pub last: SchedulerRun,
+    pub runs: u64,
+    pub failures: u64,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+/// How long data is kept (SPEC §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionRules {
+    /// Days an analysis keeps its lines, files, findings and SARIF, and webhook attempts and
+    /// settled messages are kept, for tenants that set none.
+    pub default_days: u32,
+    /// Days an analysis with its decision and bundle is kept at least (longer if the tenant's
+    /// retention is longer).
+    pub record_days: u32,
+}
+
+impl Default for RetentionRules {
+    fn default() -> Self {
+        Self { default_days: 90, record_days: 365 }
+    }
+}
+
+/// What a retention run removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Analyses whose lines, files, findings and SARIF were removed.
+    pub analyses_purged: u64,
+    /// Analyses removed with their decision and bundle.
+    pub analyses_deleted: u64,
+    pub attempts_deleted: u64,
+    pub messages_deleted: u64,
+}
+
+impl PurgeReport {
+    pub fn total(&self) -> u64 {
+        self.analyses_purged + self.analyses_deleted + self.attempts_deleted + self.messages_deleted
+    }
+}
+
+/// The scheduler's record and retention (SPEC §9).
+#[async_trait]
+pub trait SchedulerRepository {
+    /// Record a duty's run (replacing its last run, adding to its totals).
+    async fn record_scheduler_run(&self, run: &SchedulerRun) -> StoreResult<()>;
+    /// Every duty that has run, by name.
+    async fn list_scheduler_runs(&self) -> StoreResult<Vec<SchedulerRecord>>;
+    /// The tenant's retention in days; `None` = the operator's default.
+    async fn tenant_retention(&self, tenant: &TenantId) -> StoreResult<Option<u32>>;
+    async fn set_tenant_retention(&self, tenant: &TenantId, days: Option<u32>) -> StoreResult<()>;
+    /// Remove what retention says is due at `now`, at most `limit` rows of each kind (call again
+    /// while it removes anything).
+    async fn purge_expired(&self, rules: &RetentionRules, now: DateTime<Utc>, limit: u32) -> StoreResult<PurgeReport>;
 }
 
 #[async_trait]

@@ -119,3 +119,77 @@ pub(crate) fn message_record(
         deliveries,
     })
 }
+
+/// What a claim attempt found, from the delivery as it stood and whether the claim was taken.
+pub(crate) fn delivery_claim(
+    target: crate::repository::DeliveryTarget,
+    claimed: bool,
+    claimed_until: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::repository::DeliveryClaim {
+    use crate::repository::{DeliveryClaim, DeliveryStatus};
+    if claimed {
+        return DeliveryClaim::Claimed(Box::new(target));
+    }
+    if target.status != DeliveryStatus::Pending {
+        return DeliveryClaim::Settled(target.status);
+    }
+    match claimed_until {
+        Some(until) if until > now => DeliveryClaim::Busy { until },
+        // Not due yet, or claimed by a concurrent claimer since this statement's snapshot.
+        _ => DeliveryClaim::NotDue { at: target.next_attempt_at.unwrap_or(now) },
+    }
+}
+
+/// A `scheduler_runs` row; `T` is how the store keeps timestamps.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RunRow<T> {
+    job: String,
+    every_seconds: i64,
+    started_at: T,
+    duration_ms: i64,
+    result: String,
+    items: i64,
+    error: Option<String>,
+    runner: String,
+    runs: i64,
+    failures: i64,
+    last_success_at: Option<T>,
+}
+
+impl<T> RunRow<T> {
+    pub(crate) fn into_record(
+        self,
+        time: impl Fn(T) -> StoreResult<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<crate::repository::SchedulerRecord> {
+        let result = match self.result.as_str() {
+            "ok" => Ok(to_u64("items", self.items)?),
+            _ => Err(self.error.unwrap_or_default()),
+        };
+        Ok(crate::repository::SchedulerRecord {
+            last: crate::repository::SchedulerRun {
+                job: self.job,
+                every_seconds: to_u64("every_seconds", self.every_seconds)?,
+                started_at: time(self.started_at)?,
+                duration_ms: to_u64("duration_ms", self.duration_ms)?,
+                result,
+                runner: self.runner,
+            },
+            runs: to_u64("runs", self.runs)?,
+            failures: to_u64("failures", self.failures)?,
+            last_success_at: self.last_success_at.map(time).transpose()?,
+        })
+    }
+}
+
+/// Before when a tenant's analyses lose their details, and before when they go with their
+/// decision and bundle (never sooner than `record_days`, nor sooner than their details).
+pub(crate) fn retention_cutoffs(
+    rules: &crate::repository::RetentionRules,
+    tenant_days: Option<i32>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let details = tenant_days.and_then(|d| u32::try_from(d).ok()).unwrap_or(rules.default_days);
+    let records = rules.record_days.max(details);
+    (now - chrono::Duration::days(i64::from(details)), now - chrono::Duration::days(i64::from(records)))
+}

@@ -1,7 +1,7 @@
 //! `provenance-worker`: builds the pipeline and the job source from [`Settings`] and consumes
-//! until SIGTERM. With `PROVENANCE_AMQP_URL` it consumes RabbitMQ and runs the scheduler
-//! (outbox sweep, stale-job recovery); without it, it consumes the database outbox directly
-//! (several workers may share one Postgres database that way).
+//! until SIGTERM, running the scheduler's duties beside. With `PROVENANCE_AMQP_URL` it consumes
+//! RabbitMQ (and the scheduler sweeps the outbox); without it, it consumes the database outbox
+//! directly (several workers may share one Postgres database that way).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +41,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(DatabaseProbe(Arc::clone(&store)))];
     let mut background = tokio::task::JoinSet::new();
     let webhook_queue: Arc<dyn JobQueue>;
+    let mut relay = None;
     let queue: Arc<dyn JobQueue> = match &settings.amqp_url {
         Some(amqp) => {
             let connection = AmqpConnection::start(
@@ -52,15 +53,18 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             .context("configuring RabbitMQ")?;
             probes.push(Arc::new(BrokerProbe(connection.clone())));
             let publisher = Arc::new(AmqpPublisher::new(connection.clone()));
-            let scheduler = Scheduler {
-                store: Arc::clone(&store),
-                relay: OutboxRelay::new(Arc::clone(&store), publisher, RelaySettings::default()),
-                sweep_every: Duration::from_secs(10),
-                recovery_every: Duration::from_secs(30),
-                stale_after: Duration::from_secs(w.stale_after_seconds),
-            };
-            background.spawn(scheduler.run(shutdown.clone()));
-            webhook_queue = Arc::new(AmqpQueue::new(connection.clone(), topics::WEBHOOK_DELIVERIES, w.prefetch));
+            // The rows this process writes (webhook deliveries queued with a decision or an
+            // attempt, requeued jobs) are published at once by a relay woken on commit; the
+            // scheduler's sweep catches what any relay left behind.
+            background.spawn(
+                OutboxRelay::new(Arc::clone(&store), Arc::clone(&publisher) as _, RelaySettings::default())
+                    .run(shutdown.clone()),
+            );
+            relay = Some(OutboxRelay::new(Arc::clone(&store), publisher, RelaySettings::default()));
+            // Deliveries wait on receivers, not on the CPU: the delivery queue's prefetch is the
+            // deliverer's concurrency, not the analysis jobs' one.
+            let prefetch = u16::try_from(settings.webhooks.concurrency).unwrap_or(u16::MAX).max(1);
+            webhook_queue = Arc::new(AmqpQueue::new(connection.clone(), topics::WEBHOOK_DELIVERIES, prefetch));
             Arc::new(AmqpQueue::new(connection, topics::ANALYSIS_JOBS, w.prefetch))
         }
         None => {
@@ -97,6 +101,13 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             .await;
     });
 
+    let scheduler = Scheduler {
+        store: Arc::clone(&store),
+        relay,
+        settings: settings.scheduler.clone(),
+        stale_after: Duration::from_secs(w.stale_after_seconds),
+    };
+    background.spawn(scheduler.run(shutdown.clone()));
     let deliverer = Deliverer::new(Arc::clone(&store), webhook_queue, delivery_settings(&settings)?)?;
     background.spawn(deliverer.run(shutdown.clone()));
     let worker = Worker { store, queue, pipeline, settings: w.clone() };

@@ -17,7 +17,7 @@ use provenance_core::webhooks::{
 };
 use provenance_core::{MessageId, WebhookEndpointId};
 use provenance_store::queue::{Delivery, JobQueue};
-use provenance_store::{AttemptEffect, DeliveryStatus, DeliveryTarget, Store, WebhookAttemptRecord};
+use provenance_store::{AttemptEffect, DeliveryClaim, DeliveryStatus, DeliveryTarget, Store, WebhookAttemptRecord};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -35,17 +35,28 @@ pub struct DeliverySettings {
     pub allow: AllowList,
     /// Each receiver's time to answer.
     pub timeout: Duration,
+    /// Deliveries in flight at once to one endpoint; the endpoint's further jobs wait in the
+    /// queue (retried shortly, without counting as an attempt).
+    pub per_endpoint: usize,
 }
 
 /// The deliverer's settings from the service settings.
 pub fn delivery_settings(settings: &provenance_store::config::Settings) -> anyhow::Result<DeliverySettings> {
     let allow = AllowList::parse(&settings.webhook_allow_hosts)
         .map_err(|why| anyhow::anyhow!("PROVENANCE_WEBHOOK_ALLOW_HOSTS: {why}"))?;
-    Ok(DeliverySettings { concurrency: DEFAULT_CONCURRENCY, allow, timeout: ATTEMPT_TIMEOUT })
+    Ok(DeliverySettings {
+        concurrency: settings.webhooks.concurrency.max(1),
+        per_endpoint: settings.webhooks.per_endpoint_concurrency.max(1),
+        allow,
+        timeout: ATTEMPT_TIMEOUT,
+    })
 }
 
-/// Deliveries in flight at once by default.
-pub const DEFAULT_CONCURRENCY: usize = 64;
+/// How long a delivery waits for a slot of its endpoint before going back to the queue.
+const ENDPOINT_SLOT_WAIT: Duration = Duration::from_secs(2);
+
+/// How far a delivery job may run ahead of its due time (clocks of different hosts).
+const DUE_TOLERANCE: Duration = Duration::from_secs(1);
 
 pub struct Deliverer {
     store: Arc<dyn Store>,
@@ -53,6 +64,9 @@ pub struct Deliverer {
     client: reqwest::Client,
     allow: Arc<AllowList>,
     permits: Arc<Semaphore>,
+    endpoints: EndpointLimits,
+    /// How long an attempt holds its delivery (longer than any attempt can take).
+    claim: Duration,
 }
 
 impl Deliverer {
@@ -67,7 +81,15 @@ impl Deliverer {
             .dns_resolver(Arc::new(GuardedResolver { allow: Arc::clone(&allow) }))
             .pool_max_idle_per_host(32)
             .build()?;
-        Ok(Self { store, queue, client, allow, permits: Arc::new(Semaphore::new(settings.concurrency.max(1))) })
+        Ok(Self {
+            store,
+            queue,
+            client,
+            allow,
+            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            endpoints: EndpointLimits::new(settings.per_endpoint),
+            claim: settings.timeout + Duration::from_secs(5),
+        })
     }
 
     /// Deliver until `shutdown`; attempts in flight finish (each is bounded by the timeout).
@@ -86,9 +108,11 @@ impl Deliverer {
             match delivery {
                 Ok(delivery) => {
                     let this = Arc::clone(&this);
+                    metrics::gauge!("provenance_webhook_deliveries_in_flight").increment(1.0);
                     in_flight.spawn(async move {
                         this.handle(delivery).await;
                         drop(permit);
+                        metrics::gauge!("provenance_webhook_deliveries_in_flight").decrement(1.0);
                     });
                 }
                 Err(e) => {
@@ -126,13 +150,31 @@ impl Deliverer {
         message: &MessageId,
         endpoint: &WebhookEndpointId,
     ) -> anyhow::Result<()> {
-        let Some(target) = self.store.load_delivery(message, endpoint).await? else {
-            // The endpoint or the message is gone: nothing to deliver.
-            return Ok(self.queue.ack(delivery).await?);
+        // One endpoint gets at most `per_endpoint` deliveries at once. A job waits a moment for
+        // a slot, then goes back to the queue for a while, so one slow receiver cannot hold
+        // every slot of the process.
+        let Some(_slot) = self.endpoints.acquire(endpoint, ENDPOINT_SLOT_WAIT).await else {
+            metrics::counter!("provenance_webhook_deferred_total", "reason" => "endpoint_busy").increment(1);
+            let wait = Duration::from_millis(200 + rand::random::<u64>() % 800);
+            return Ok(self.queue.retry(delivery, wait, "the endpoint has its deliveries in flight").await?);
         };
-        if target.status != DeliveryStatus::Pending {
-            return Ok(self.queue.ack(delivery).await?);
-        }
+        let now = Utc::now();
+        let claim = self
+            .store
+            .claim_delivery(message, endpoint, now, now + to_chrono(DUE_TOLERANCE), now + to_chrono(self.claim))
+            .await?;
+        let target = match claim {
+            DeliveryClaim::Claimed(target) => target,
+            // Gone (the endpoint or message was deleted) or settled: nothing to send.
+            DeliveryClaim::Gone | DeliveryClaim::Settled(_) => return Ok(self.queue.ack(delivery).await?),
+            // A second copy of the job (a redelivery after a crash, the retry pump): come back
+            // when the other attempt is over, or when the delivery is due.
+            DeliveryClaim::Busy { until: at } | DeliveryClaim::NotDue { at } => {
+                metrics::counter!("provenance_webhook_deferred_total", "reason" => "not_due").increment(1);
+                let wait = (at - now).to_std().unwrap_or_default().max(Duration::from_secs(1));
+                return Ok(self.queue.retry(delivery, wait, "another attempt holds the delivery").await?);
+            }
+        };
         if !target.endpoint.enabled {
             let skipped = AttemptEffect {
                 status: DeliveryStatus::Skipped,
@@ -150,6 +192,7 @@ impl Deliverer {
         let sent = Instant::now();
         let answer = self.post(&target, now).await;
         let latency_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let target = *target;
         let (status_code, retry_after, response, error) = match answer {
             Ok(a) => (Some(a.status), a.retry_after, Some(a.body), None),
             Err(e) => (None, None, None, Some(e)),
@@ -204,6 +247,15 @@ impl Deliverer {
         self.store.record_attempt(&record, &effect).await?;
         metrics::counter!("provenance_webhook_attempts_total", "result" => record.outcome.clone()).increment(1);
         metrics::histogram!("provenance_webhook_attempt_duration_seconds").record(latency_ms as f64 / 1000.0);
+        if effect.status == DeliveryStatus::Delivered {
+            // From the event to its delivery, retries included.
+            let seconds = (Utc::now() - target.created_at).num_milliseconds() as f64 / 1000.0;
+            metrics::histogram!("provenance_webhook_event_to_delivery_seconds").record(seconds.max(0.0));
+        }
+        if effect.disable_endpoint.is_some() {
+            metrics::counter!("provenance_webhook_endpoints_disabled_total", "reason" => outcome_name(&outcome, None))
+                .increment(1);
+        }
         match (effect.status, delay) {
             (DeliveryStatus::Pending, Some(delay)) => {
                 let why = error.unwrap_or_else(|| format!("HTTP {}", status_code.unwrap_or_default()));
@@ -354,5 +406,40 @@ impl Resolve for GuardedResolver {
             let addrs: Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
         })
+    }
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Per-endpoint limits on deliveries in flight: a semaphore per endpoint, made on first use and
+/// dropped when idle.
+struct EndpointLimits {
+    per_endpoint: usize,
+    slots: std::sync::Mutex<std::collections::HashMap<WebhookEndpointId, Arc<Semaphore>>>,
+}
+
+impl EndpointLimits {
+    fn new(per_endpoint: usize) -> Self {
+        Self { per_endpoint: per_endpoint.max(1), slots: std::sync::Mutex::default() }
+    }
+
+    /// A slot for one delivery to `endpoint`, waiting at most `wait` for one; `None` when its
+    /// deliveries in flight stayed at the limit.
+    async fn acquire(&self, endpoint: &WebhookEndpointId, wait: Duration) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if slots.len() > 4096 {
+                // Forget idle endpoints (all permits back) so the map does not grow without bound.
+                let full = self.per_endpoint;
+                slots.retain(|_, s| s.available_permits() < full);
+            }
+            Arc::clone(slots.entry(endpoint.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint))))
+        };
+        match Arc::clone(&semaphore).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => tokio::time::timeout(wait, semaphore.acquire_owned()).await.ok()?.ok(),
+        }
     }
 }

@@ -202,6 +202,10 @@ pub struct AnalysisView {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
+    /// When retention removed the analysis' lines, findings and SARIF; its decision and bundle
+    /// are kept longer (SPEC §9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<DateTime<Utc>>,
 }
 
 impl AnalysisView {
@@ -225,6 +229,7 @@ impl AnalysisView {
             updated_at: a.updated_at,
             started_at: a.started_at,
             completed_at: a.completed_at,
+            purged_at: a.purged_at,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The REST routes, one module per resource. `router` is the one place that lists them all.
 
+pub mod admin;
 pub mod agents;
 pub mod analyses;
 pub mod api_keys;
@@ -69,6 +70,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/agents/{agent_id}/identity", put(agents::put_identity).delete(agents::delete_identity))
         .route("/v1/agents/identities", get(agents::identities))
         .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
+        .route("/v1/admin/scheduler", get(admin::scheduler))
+        .route("/v1/admin/retention", get(admin::retention).put(admin::set_retention).delete(admin::reset_retention))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))
         .route("/health/live", get(health::live))
         .route("/healthz", get(health::live))

@@ -17,6 +17,7 @@ mod maintenance;
 mod outbox;
 mod pipeline;
 mod rows;
+mod scheduler;
 mod submission;
 mod webhooks;
 

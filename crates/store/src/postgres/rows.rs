@@ -18,7 +18,7 @@ pub(crate) use crate::row_codec::{
 
 pub(super) const ANALYSIS_COLUMNS: &str = "id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, \
      error_code, error_message, report_mode, metadata::text AS metadata, inputs_sha256, lines_total, findings_total, \
-     outcome, created_at, updated_at, started_at, completed_at";
+     outcome, created_at, updated_at, started_at, completed_at, purged_at";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct AnalysisRow {
@@ -42,6 +42,7 @@ pub(super) struct AnalysisRow {
     updated_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     completed_at: Option<DateTime<Utc>>,
+    purged_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<AnalysisRow> for Analysis {
@@ -72,6 +73,7 @@ impl TryFrom<AnalysisRow> for Analysis {
             updated_at: r.updated_at,
             started_at: r.started_at,
             completed_at: r.completed_at,
+            purged_at: r.purged_at,
         })
     }
 }

@@ -9,7 +9,7 @@ use crate::error::StoreResult;
 use crate::outbox::topics::WEBHOOK_DELIVERIES;
 use crate::page::{Page, PageRequest};
 use crate::repository::{
-    AttemptEffect, DeliveryStatus, DeliveryTarget, MessageRecord, ReplayFilter, WebhookAttemptRecord,
+    AttemptEffect, DeliveryClaim, DeliveryStatus, DeliveryTarget, MessageRecord, ReplayFilter, WebhookAttemptRecord,
     WebhookEndpointRecord, WebhookEvent, WebhookRepository,
 };
 use crate::row_codec::{corrupt, from_json, message_record, parse_id, to_i64, to_json, to_u32, to_u64};
@@ -23,6 +23,12 @@ const ENDPOINT_COLUMNS: &str = "e.id, e.tenant_id, e.url, e.description, e.event
 /// the time in parameters `$first` (types), `$first+1` (message ids), `$first+2` (payloads) and
 /// `at` (a parameter reference). Ends with a CTE `queued` (one row per delivery queued).
 pub(super) fn emit_events_ctes(tenant_sql: &str, first: usize, at: &str) -> String {
+    emit_events_ctes_except(tenant_sql, first, at, "NULL")
+}
+
+/// [`emit_events_ctes`], leaving out the endpoint `except_sql` names (the one an event is about:
+/// it is not told of its own exhausted message).
+pub(super) fn emit_events_ctes_except(tenant_sql: &str, first: usize, at: &str, except_sql: &str) -> String {
     let (types, ids, payloads) = (first, first + 1, first + 2);
     format!(
         "events AS ( \
@@ -32,14 +38,14 @@ pub(super) fn emit_events_ctes(tenant_sql: &str, first: usize, at: &str) -> Stri
          ), subscribers AS ( \
              SELECT ev.message_id, e.id AS endpoint_id FROM events ev \
              JOIN webhook_endpoints e ON e.tenant_id = ev.tenant_id AND e.enabled \
-             AND (e.event_types = '[]' OR e.event_types::jsonb ? ev.event_type) \
+             AND (e.event_types = '[]' OR e.event_types::jsonb ? ev.event_type) AND e.id IS DISTINCT FROM {except_sql} \
          ), messages AS ( \
              INSERT INTO webhook_messages (id, tenant_id, event_type, payload, created_at) \
              SELECT ev.message_id, ev.tenant_id, ev.event_type, ev.payload, {at} FROM events ev \
              WHERE ev.message_id IN (SELECT message_id FROM subscribers) \
          ), deliveries AS ( \
-             INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
-             SELECT message_id, endpoint_id, 'pending', 0, {at} FROM subscribers \
+             INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, next_attempt_at, created_at) \
+             SELECT message_id, endpoint_id, 'pending', 0, {at}, {at} FROM subscribers \
          ), queued AS ( \
              INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
              SELECT '{WEBHOOK_DELIVERIES}', s.message_id || ':' || s.endpoint_id, \
@@ -47,6 +53,65 @@ pub(super) fn emit_events_ctes(tenant_sql: &str, first: usize, at: &str) -> Stri
              ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
          )"
     )
+}
+
+/// Queue `events` for the tenant of `endpoint`, to its other endpoints (in the caller's
+/// transaction); returns how many deliveries were queued.
+async fn queue_for_endpoint_tenant(
+    tx: &mut sqlx::PgConnection,
+    endpoint: &WebhookEndpointId,
+    events: &[WebhookEvent],
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "WITH {} SELECT count(*) FROM queued",
+        emit_events_ctes_except("(SELECT tenant_id FROM webhook_endpoints WHERE id = $1)", 2, "$5", "$1")
+    );
+    let (types, ids, payloads) = event_columns(events);
+    Ok(sqlx::query_scalar::<_, i64>(&sql)
+        .bind(endpoint.as_str())
+        .bind(types)
+        .bind(ids)
+        .bind(payloads)
+        .bind(ts(at))
+        .fetch_one(tx)
+        .await?)
+}
+
+/// The columns and joins that read a delivery with its message and endpoint.
+const DELIVERY_COLUMNS: &str = "m.event_type, m.payload, m.created_at AS message_created_at, d.status, d.attempts, d.next_attempt_at, d.claimed_until";
+const DELIVERY_FROM: &str = "FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id \
+     JOIN webhook_endpoints e ON e.id = d.endpoint_id";
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    event_type: String,
+    payload: String,
+    message_created_at: DateTime<Utc>,
+    status: String,
+    attempts: i64,
+    next_attempt_at: Option<DateTime<Utc>>,
+    claimed_until: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    endpoint: EndpointRow,
+}
+
+impl DeliveryRow {
+    fn into_target(self, message: &MessageId) -> StoreResult<DeliveryTarget> {
+        Ok(DeliveryTarget {
+            message_id: message.clone(),
+            event_type: self.event_type,
+            payload: self.payload,
+            endpoint: self.endpoint.try_into()?,
+            status: DeliveryStatus::parse(&self.status).ok_or_else(|| corrupt("delivery status", &self.status))?,
+            attempts: to_u32("attempts", self.attempts)?,
+            next_attempt_at: self.next_attempt_at,
+            created_at: self.message_created_at,
+        })
+    }
 }
 
 /// The event arrays to bind for [`emit_events_ctes`].
@@ -277,7 +342,7 @@ impl WebhookRepository for PostgresStore {
                  AND (NOT $5 OR d.status IN ('failed', 'exhausted')) \
                  FOR UPDATE OF d \
              ), reset AS ( \
-                 UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, next_attempt_at = NULL \
+                 UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, next_attempt_at = $7, claimed_until = NULL \
                  FROM picked p WHERE d.message_id = p.message_id AND d.endpoint_id = p.endpoint_id \
              ), queued AS ( \
                  INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
@@ -292,6 +357,7 @@ impl WebhookRepository for PostgresStore {
         .bind(opt_ts(f.since))
         .bind(f.only_failed)
         .bind(at.timestamp_millis().to_string())
+        .bind(ts(at))
         .fetch_one(&self.pool)
         .await?;
         if queued > 0 {
@@ -327,36 +393,130 @@ impl WebhookRepository for PostgresStore {
         message: &MessageId,
         endpoint: &WebhookEndpointId,
     ) -> StoreResult<Option<DeliveryTarget>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            event_type: String,
-            payload: String,
-            status: String,
-            attempts: i64,
-            #[sqlx(flatten)]
-            endpoint: EndpointRow,
-        }
         let sql = format!(
-            "SELECT m.event_type, m.payload, d.status, d.attempts, {ENDPOINT_COLUMNS} FROM webhook_deliveries d \
-             JOIN webhook_messages m ON m.id = d.message_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.message_id = $1 AND d.endpoint_id = $2"
+            "SELECT {DELIVERY_COLUMNS}, {ENDPOINT_COLUMNS} {DELIVERY_FROM} WHERE d.message_id = $1 AND d.endpoint_id = $2"
         );
-        let Some(row) = sqlx::query_as::<_, Row>(&sql)
+        let row = sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(message.as_str())
             .bind(endpoint.as_str())
             .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(DeliveryTarget {
-            message_id: message.clone(),
-            event_type: row.event_type,
-            payload: row.payload,
-            endpoint: row.endpoint.try_into()?,
-            status: DeliveryStatus::parse(&row.status).ok_or_else(|| corrupt("delivery status", &row.status))?,
-            attempts: to_u32("attempts", row.attempts)?,
-        }))
+            .await?;
+        row.map(|r| r.into_target(message)).transpose()
+    }
+
+    /// One statement: the conditional claim (a concurrent claimer waits on the row lock, then
+    /// finds it claimed) and the delivery as it stood.
+    async fn claim_delivery(
+        &self,
+        message: &MessageId,
+        endpoint: &WebhookEndpointId,
+        now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<DeliveryClaim> {
+        let sql = format!(
+            "WITH claimed AS ( \
+                 UPDATE webhook_deliveries SET claimed_until = $5 \
+                 WHERE message_id = $1 AND endpoint_id = $2 AND status = 'pending' \
+                 AND (claimed_until IS NULL OR claimed_until <= $3) \
+                 AND (next_attempt_at IS NULL OR next_attempt_at <= $4) RETURNING 1 \
+             ) SELECT {DELIVERY_COLUMNS}, {ENDPOINT_COLUMNS}, EXISTS (SELECT 1 FROM claimed) AS claimed {DELIVERY_FROM} \
+             WHERE d.message_id = $1 AND d.endpoint_id = $2"
+        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            delivery: DeliveryRow,
+            claimed: bool,
+        }
+        let row = sqlx::query_as::<_, Row>(&sql)
+            .bind(message.as_str())
+            .bind(endpoint.as_str())
+            .bind(ts(now))
+            .bind(ts(due_by))
+            .bind(ts(claim_until))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(Row { delivery, claimed }) = row else { return Ok(DeliveryClaim::Gone) };
+        let claimed_until = delivery.claimed_until;
+        let target = delivery.into_target(message)?;
+        Ok(crate::row_codec::delivery_claim(target, claimed, claimed_until, now))
+    }
+
+    async fn pump_overdue_deliveries(
+        &self,
+        overdue_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<usize> {
+        let queued: i64 = sqlx::query_scalar(&format!(
+            "WITH lost AS ( \
+                 SELECT d.message_id, d.endpoint_id FROM webhook_deliveries d \
+                 WHERE d.status = 'pending' AND d.next_attempt_at < $1 \
+                 AND (d.claimed_until IS NULL OR d.claimed_until <= $2) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.topic = '{WEBHOOK_DELIVERIES}' \
+                     AND o.payload = convert_to(d.message_id || ':' || d.endpoint_id, 'UTF8')) \
+                 ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED \
+             ), due AS ( \
+                 UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM lost l \
+                 WHERE d.message_id = l.message_id AND d.endpoint_id = l.endpoint_id \
+             ), queued AS ( \
+                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+                 SELECT '{WEBHOOK_DELIVERIES}', l.message_id || ':' || l.endpoint_id || ':pump:' || $4, \
+                 convert_to(l.message_id || ':' || l.endpoint_id, 'UTF8'), 0, now(), now() FROM lost l \
+                 ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
+             ) SELECT count(*) FROM queued"
+        ))
+        .bind(ts(overdue_before))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .bind(now.timestamp_millis().to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
+        Ok(usize::try_from(queued).unwrap_or_default())
+    }
+
+    async fn failing_endpoints(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.enabled AND e.failing_since < $1 \
+             ORDER BY e.failing_since, e.id LIMIT $2"
+        );
+        let rows = sqlx::query_as::<_, EndpointRow>(&sql)
+            .bind(ts(before))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(WebhookEndpointRecord::try_from).collect()
+    }
+
+    async fn disable_endpoint(
+        &self,
+        endpoint: &WebhookEndpointId,
+        reason: &str,
+        at: DateTime<Utc>,
+        events: &[WebhookEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let disabled = sqlx::query(
+            "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = $3 \
+             WHERE id = $1 AND enabled",
+        )
+        .bind(endpoint.as_str())
+        .bind(reason)
+        .bind(ts(at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        let queued = if disabled { queue_for_endpoint_tenant(&mut tx, endpoint, events, at).await? } else { 0 };
+        tx.commit().await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
+        Ok(disabled)
     }
 
     async fn record_attempt(&self, a: &WebhookAttemptRecord, effect: &AttemptEffect) -> StoreResult<()> {
@@ -378,7 +538,8 @@ impl WebhookRepository for PostgresStore {
         .await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $3, attempts = GREATEST(attempts, $4), last_attempt_at = $5, \
-             next_attempt_at = $6, delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END \
+             next_attempt_at = $6, claimed_until = NULL, \
+             delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END \
              WHERE message_id = $1 AND endpoint_id = $2",
         )
         .bind(a.message_id.as_str())
@@ -403,22 +564,7 @@ impl WebhookRepository for PostgresStore {
         .bind(&effect.disable_endpoint)
         .execute(&mut *tx)
         .await?;
-        let mut queued = 0;
-        if !effect.events.is_empty() {
-            let sql = format!(
-                "WITH {} SELECT count(*) FROM queued",
-                emit_events_ctes("(SELECT tenant_id FROM webhook_endpoints WHERE id = $1)", 2, "$5")
-            );
-            let (types, ids, payloads) = event_columns(&effect.events);
-            queued = sqlx::query_scalar::<_, i64>(&sql)
-                .bind(a.endpoint_id.as_str())
-                .bind(types)
-                .bind(ids)
-                .bind(payloads)
-                .bind(ts(a.attempted_at))
-                .fetch_one(&mut *tx)
-                .await?;
-        }
+        let queued = queue_for_endpoint_tenant(&mut tx, &a.endpoint_id, &effect.events, a.attempted_at).await?;
         tx.commit().await?;
         if queued > 0 {
             self.notify_outbox();

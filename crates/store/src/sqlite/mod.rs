@@ -9,6 +9,7 @@ mod maintenance;
 mod outbox;
 mod pipeline;
 mod rows;
+mod scheduler;
 mod submission;
 mod timestamps;
 mod webhooks;

@@ -18,7 +18,7 @@ pub(crate) use crate::row_codec::{
 
 pub(super) const ANALYSIS_COLUMNS: &str = "id, tenant_id, repo, pr_number, base_sha, head_sha, branch, status, \
      error_code, error_message, report_mode, metadata, inputs_sha256, lines_total, findings_total, outcome, \
-     created_at, updated_at, started_at, completed_at";
+     created_at, updated_at, started_at, completed_at, purged_at";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct AnalysisRow {
@@ -42,6 +42,7 @@ pub(super) struct AnalysisRow {
     updated_at: String,
     started_at: Option<String>,
     completed_at: Option<String>,
+    purged_at: Option<String>,
 }
 
 impl TryFrom<AnalysisRow> for Analysis {
@@ -72,6 +73,7 @@ impl TryFrom<AnalysisRow> for Analysis {
             updated_at: from_text(&r.updated_at)?,
             started_at: opt_from_text(r.started_at.as_deref())?,
             completed_at: opt_from_text(r.completed_at.as_deref())?,
+            purged_at: opt_from_text(r.purged_at.as_deref())?,
         })
     }
 }

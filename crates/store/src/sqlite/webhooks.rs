@@ -14,7 +14,7 @@ use crate::outbox::OutboxMessage;
 use crate::outbox::topics::WEBHOOK_DELIVERIES;
 use crate::page::{Page, PageRequest};
 use crate::repository::{
-    AttemptEffect, DeliveryStatus, DeliveryTarget, MessageRecord, ReplayFilter, WebhookAttemptRecord,
+    AttemptEffect, DeliveryClaim, DeliveryStatus, DeliveryTarget, MessageRecord, ReplayFilter, WebhookAttemptRecord,
     WebhookEndpointRecord, WebhookEvent, WebhookRepository,
 };
 use crate::row_codec::{corrupt, from_json, message_record, parse_id, to_i64, to_json, to_u32, to_u64};
@@ -31,14 +31,28 @@ pub(super) async fn emit_in_tx(
     events: &[WebhookEvent],
     at: DateTime<Utc>,
 ) -> StoreResult<usize> {
+    emit_in_tx_except(conn, tenant, events, at, None).await
+}
+
+/// [`emit_in_tx`], leaving out the endpoint `except` (the one the events are about: it is not
+/// told of its own exhausted message).
+pub(super) async fn emit_in_tx_except(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    events: &[WebhookEvent],
+    at: DateTime<Utc>,
+    except: Option<&str>,
+) -> StoreResult<usize> {
     let mut queued = 0;
     for event in events {
         let endpoints: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM webhook_endpoints WHERE tenant_id = ?1 AND enabled \
-             AND (event_types = '[]' OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?2)) ORDER BY id",
+             AND (event_types = '[]' OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?2)) \
+             AND (?3 IS NULL OR id <> ?3) ORDER BY id",
         )
         .bind(tenant)
         .bind(&event.event_type)
+        .bind(except)
         .fetch_all(&mut *conn)
         .await?;
         if !endpoints.is_empty() {
@@ -69,8 +83,8 @@ async fn queue_message(
     .await?;
     for endpoint in endpoints {
         sqlx::query(
-            "INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
-             VALUES (?1, ?2, 'pending', 0, ?3)",
+            "INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, next_attempt_at, created_at) \
+             VALUES (?1, ?2, 'pending', 0, ?3, ?3)",
         )
         .bind(event.message_id.as_str())
         .bind(endpoint)
@@ -82,6 +96,47 @@ async fn queue_message(
         insert_outbox(&mut *conn, &job, at).await?;
     }
     Ok(())
+}
+
+/// A delivery with its message and endpoint, and until when it is claimed.
+async fn read_delivery(
+    conn: &mut SqliteConnection,
+    message: &MessageId,
+    endpoint: &WebhookEndpointId,
+) -> StoreResult<Option<(DeliveryTarget, Option<DateTime<Utc>>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        event_type: String,
+        payload: String,
+        message_created_at: String,
+        status: String,
+        attempts: i64,
+        next_attempt_at: Option<String>,
+        claimed_until: Option<String>,
+        #[sqlx(flatten)]
+        endpoint: EndpointRow,
+    }
+    let sql = format!(
+        "SELECT m.event_type, m.payload, m.created_at AS message_created_at, d.status, d.attempts, d.next_attempt_at, d.claimed_until, {ENDPOINT_COLUMNS} \
+         FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id \
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.message_id = ?1 AND d.endpoint_id = ?2"
+    );
+    let Some(row) =
+        sqlx::query_as::<_, Row>(&sql).bind(message.as_str()).bind(endpoint.as_str()).fetch_optional(conn).await?
+    else {
+        return Ok(None);
+    };
+    let target = DeliveryTarget {
+        message_id: message.clone(),
+        event_type: row.event_type,
+        payload: row.payload,
+        endpoint: row.endpoint.try_into()?,
+        status: DeliveryStatus::parse(&row.status).ok_or_else(|| corrupt("delivery status", &row.status))?,
+        attempts: to_u32("attempts", row.attempts)?,
+        next_attempt_at: opt_from_text(row.next_attempt_at.as_deref())?,
+        created_at: from_text(&row.message_created_at)?,
+    };
+    Ok(Some((target, opt_from_text(row.claimed_until.as_deref())?)))
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -290,11 +345,12 @@ impl WebhookRepository for SqliteStore {
         .await?;
         for (message, endpoint) in &picked {
             sqlx::query(
-                "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL \
-                 WHERE message_id = ?1 AND endpoint_id = ?2",
+                "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?3, \
+                 claimed_until = NULL WHERE message_id = ?1 AND endpoint_id = ?2",
             )
             .bind(message)
             .bind(endpoint)
+            .bind(to_text(at))
             .execute(&mut *tx)
             .await?;
             let target = format!("{message}:{endpoint}");
@@ -336,36 +392,121 @@ impl WebhookRepository for SqliteStore {
         message: &MessageId,
         endpoint: &WebhookEndpointId,
     ) -> StoreResult<Option<DeliveryTarget>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            event_type: String,
-            payload: String,
-            status: String,
-            attempts: i64,
-            #[sqlx(flatten)]
-            endpoint: EndpointRow,
-        }
-        let sql = format!(
-            "SELECT m.event_type, m.payload, d.status, d.attempts, {ENDPOINT_COLUMNS} FROM webhook_deliveries d \
-             JOIN webhook_messages m ON m.id = d.message_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.message_id = ?1 AND d.endpoint_id = ?2"
-        );
-        let Some(row) = sqlx::query_as::<_, Row>(&sql)
-            .bind(message.as_str())
-            .bind(endpoint.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
+        let mut conn = self.pool.acquire().await?;
+        Ok(read_delivery(&mut conn, message, endpoint).await?.map(|(target, _)| target))
+    }
+
+    async fn claim_delivery(
+        &self,
+        message: &MessageId,
+        endpoint: &WebhookEndpointId,
+        now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<DeliveryClaim> {
+        let mut tx = self.begin_write().await?;
+        let Some((target, claimed_until)) = read_delivery(&mut tx, message, endpoint).await? else {
+            return Ok(DeliveryClaim::Gone);
         };
-        Ok(Some(DeliveryTarget {
-            message_id: message.clone(),
-            event_type: row.event_type,
-            payload: row.payload,
-            endpoint: row.endpoint.try_into()?,
-            status: DeliveryStatus::parse(&row.status).ok_or_else(|| corrupt("delivery status", &row.status))?,
-            attempts: to_u32("attempts", row.attempts)?,
-        }))
+        let claimed = sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_until = ?5 \
+             WHERE message_id = ?1 AND endpoint_id = ?2 AND status = 'pending' \
+             AND (claimed_until IS NULL OR claimed_until <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)",
+        )
+        .bind(message.as_str())
+        .bind(endpoint.as_str())
+        .bind(to_text(now))
+        .bind(to_text(due_by))
+        .bind(to_text(claim_until))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(crate::row_codec::delivery_claim(target, claimed, claimed_until, now))
+    }
+
+    async fn pump_overdue_deliveries(
+        &self,
+        overdue_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<usize> {
+        let mut tx = self.begin_write().await?;
+        let lost: Vec<(String, String)> = sqlx::query_as(
+            "SELECT d.message_id, d.endpoint_id FROM webhook_deliveries d \
+             WHERE d.status = 'pending' AND d.next_attempt_at < ?1 \
+             AND (d.claimed_until IS NULL OR d.claimed_until <= ?2) \
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.topic = ?4 \
+                 AND o.payload = CAST(d.message_id || ':' || d.endpoint_id AS BLOB)) \
+             ORDER BY d.next_attempt_at LIMIT ?3",
+        )
+        .bind(to_text(overdue_before))
+        .bind(to_text(now))
+        .bind(i64::from(limit))
+        .bind(WEBHOOK_DELIVERIES)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (message, endpoint) in &lost {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = ?3 WHERE message_id = ?1 AND endpoint_id = ?2",
+            )
+            .bind(message)
+            .bind(endpoint)
+            .bind(to_text(now))
+            .execute(&mut *tx)
+            .await?;
+            let target = format!("{message}:{endpoint}");
+            let key = format!("{target}:pump:{}", now.timestamp_millis());
+            let job = OutboxMessage { topic: WEBHOOK_DELIVERIES.into(), payload: target.into_bytes(), key };
+            insert_outbox(&mut tx, &job, Utc::now()).await?;
+        }
+        tx.commit().await?;
+        if !lost.is_empty() {
+            self.notify_outbox();
+        }
+        Ok(lost.len())
+    }
+
+    async fn failing_endpoints(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.enabled AND e.failing_since < ?1 \
+             ORDER BY e.failing_since, e.id LIMIT ?2"
+        );
+        let rows = sqlx::query_as::<_, EndpointRow>(&sql)
+            .bind(to_text(before))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(WebhookEndpointRecord::try_from).collect()
+    }
+
+    async fn disable_endpoint(
+        &self,
+        endpoint: &WebhookEndpointId,
+        reason: &str,
+        at: DateTime<Utc>,
+        events: &[WebhookEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let tenant: Option<String> = sqlx::query_scalar(
+            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND enabled RETURNING tenant_id",
+        )
+        .bind(endpoint.as_str())
+        .bind(reason)
+        .bind(to_text(at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let queued = match &tenant {
+            Some(tenant) => emit_in_tx_except(&mut tx, tenant, events, at, Some(endpoint.as_str())).await?,
+            None => 0,
+        };
+        tx.commit().await?;
+        if queued > 0 {
+            self.notify_outbox();
+        }
+        Ok(tenant.is_some())
     }
 
     async fn record_attempt(&self, a: &WebhookAttemptRecord, effect: &AttemptEffect) -> StoreResult<()> {
@@ -387,7 +528,8 @@ impl WebhookRepository for SqliteStore {
         .await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = ?3, attempts = MAX(attempts, ?4), last_attempt_at = ?5, \
-             next_attempt_at = ?6, delivered_at = CASE WHEN ?3 = 'delivered' THEN ?5 ELSE delivered_at END \
+             next_attempt_at = ?6, claimed_until = NULL, \
+             delivered_at = CASE WHEN ?3 = 'delivered' THEN ?5 ELSE delivered_at END \
              WHERE message_id = ?1 AND endpoint_id = ?2",
         )
         .bind(a.message_id.as_str())
@@ -418,7 +560,8 @@ impl WebhookRepository for SqliteStore {
                 .bind(a.endpoint_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            queued = emit_in_tx(&mut tx, &tenant, &effect.events, a.attempted_at).await?;
+            queued = emit_in_tx_except(&mut tx, &tenant, &effect.events, a.attempted_at, Some(a.endpoint_id.as_str()))
+                .await?;
         }
         tx.commit().await?;
         if queued > 0 {

@@ -22,6 +22,7 @@ mod postgres;
 mod queue;
 mod reads;
 mod recovery;
+mod scheduler;
 mod submission;
 mod upgrades;
 mod webhooks;

@@ -79,14 +79,28 @@ async fn an_sqlite_analysis_running_during_the_heartbeat_upgrade_is_recovered() 
     let (store, raw) = at_schema(&db, 1).await;
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec!["0002_heartbeat", "0003_line_chunks", "0004_agent_registry", "0005_governance", "0006_webhooks"]
+        vec![
+            "0002_heartbeat",
+            "0003_line_chunks",
+            "0004_agent_registry",
+            "0005_governance",
+            "0006_webhooks",
+            "0007_scheduler"
+        ]
     );
     let t = tenant(&*store).await;
     let running = insert_analysis(&raw, &t, "running", 0).await;
 
     assert_eq!(
         store.apply_migrations().await.unwrap(),
-        vec!["0002_heartbeat", "0003_line_chunks", "0004_agent_registry", "0005_governance", "0006_webhooks"]
+        vec![
+            "0002_heartbeat",
+            "0003_line_chunks",
+            "0004_agent_registry",
+            "0005_governance",
+            "0006_webhooks",
+            "0007_scheduler"
+        ]
     );
     let job = |id: &AnalysisId, _: &TenantId| OutboxMessage {
         topic: topics::ANALYSIS_JOBS.into(),
@@ -159,7 +173,7 @@ async fn lines_stored_one_per_row_read_back_the_same_after_the_move_to_chunks(db
 
     assert_eq!(
         store.apply_migrations().await.unwrap(),
-        vec!["0003_line_chunks", "0004_agent_registry", "0005_governance", "0006_webhooks"]
+        vec!["0003_line_chunks", "0004_agent_registry", "0005_governance", "0006_webhooks", "0007_scheduler"]
     );
 
     let mut paged = Vec::new();

@@ -9,6 +9,8 @@ use provenance_store::config::Settings;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+pub mod receiver;
+
 pub fn database_admin_url() -> String {
     std::env::var("PROVENANCE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -117,6 +119,7 @@ impl System {
             .env("PROVENANCE_WORKER__HEALTH_LISTEN", "127.0.0.1:0")
             .env("PROVENANCE_WORKER__LEASE_SECONDS", s.worker.lease_seconds.to_string())
             .env("PROVENANCE_WORKER__RETRY_BASE_MS", s.worker.retry_base_ms.to_string())
+            .env("PROVENANCE_WEBHOOK_ALLOW_HOSTS", &s.webhook_allow_hosts)
             .env("PROVENANCE_LOG_FORMAT", "text")
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
@@ -146,6 +149,23 @@ impl System {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base_url)).bearer_auth(&self.admin_token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.admin_token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET a JSON resource that must exist.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
     }
 
     pub async fn analysis(&self, id: &str) -> Value {
