@@ -31,6 +31,10 @@ ci:
 bench-roundtrip:
     bash scripts/bench-roundtrip.sh
 
+# Webhook delivery benchmark of distributed mode: backlog drain (deliveries/s), then a fixed rate (latency).
+bench-webhooks:
+    bash scripts/bench-webhooks.sh
+
 # Detector benchmark: `provenance scan` vs Semgrep on a ~150k-line corpus and a PR-sized diff.
 bench-detect:
     bash scripts/bench-detect.sh

@@ -2,6 +2,8 @@
 //! clients submits a realistic pull request (`--files` × `--lines-per-file` changed lines), polls
 //! until it is decided, and starts the next. Reports throughput, submit latency, time to
 //! decision and the memory of the processes named with `--pid`.
+//!
+//! `provenance-bench webhooks`: webhook delivery throughput and latency (see [`webhooks`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +14,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::json;
+
+mod webhooks;
 
 #[derive(Debug, Parser)]
 #[command(name = "provenance-bench")]
@@ -24,6 +28,8 @@ struct Cli {
 enum Command {
     /// Submit and wait for the decision, in a closed loop.
     Roundtrip(RoundtripArgs),
+    /// Webhook deliveries: drain a backlog, then a fixed rate; throughput and latency.
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +278,7 @@ async fn roundtrip(args: RoundtripArgs) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Roundtrip(args) => roundtrip(args).await,
+        Command::Webhooks(args) => webhooks::webhooks(args).await,
     }
 }
 

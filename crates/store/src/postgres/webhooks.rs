@@ -519,51 +519,49 @@ impl WebhookRepository for PostgresStore {
         Ok(disabled)
     }
 
+    /// One statement records the attempt, settles or reschedules the delivery and, only when
+    /// its state changes, the endpoint (a success on a healthy endpoint writes nothing there:
+    /// concurrent deliveries to one endpoint do not queue on its row). With events to queue, a
+    /// transaction adds them after it, so they see the endpoint disabled.
     async fn record_attempt(&self, a: &WebhookAttemptRecord, effect: &AttemptEffect) -> StoreResult<()> {
+        let latency_ms = to_i64("latency_ms", a.latency_ms)?;
+        let record = || {
+            sqlx::query(
+                "WITH attempt AS ( \
+                     INSERT INTO webhook_attempts (message_id, endpoint_id, attempt, attempted_at, status_code, \
+                     latency_ms, outcome, response, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ), delivery AS ( \
+                     UPDATE webhook_deliveries SET status = $10, attempts = GREATEST(attempts, $3), last_attempt_at = $4, \
+                     next_attempt_at = $11, claimed_until = NULL, \
+                     delivered_at = CASE WHEN $10 = 'delivered' THEN $4 ELSE delivered_at END \
+                     WHERE message_id = $1 AND endpoint_id = $2 \
+                 ) UPDATE webhook_endpoints SET \
+                     failing_since = CASE WHEN $12 THEN NULL ELSE COALESCE(failing_since, $4) END, \
+                     enabled = enabled AND $13::text IS NULL, \
+                     disabled_reason = COALESCE($13, disabled_reason), \
+                     updated_at = CASE WHEN $13::text IS NULL THEN updated_at ELSE $4 END \
+                 WHERE id = $2 AND ($13::text IS NOT NULL OR (failing_since IS NULL) = NOT $12)",
+            )
+            .bind(a.message_id.as_str())
+            .bind(a.endpoint_id.as_str())
+            .bind(i64::from(a.attempt))
+            .bind(ts(a.attempted_at))
+            .bind(a.status_code.map(i64::from))
+            .bind(latency_ms)
+            .bind(&a.outcome)
+            .bind(&a.response)
+            .bind(&a.error)
+            .bind(effect.status.as_str())
+            .bind(opt_ts(effect.next_attempt_at))
+            .bind(effect.endpoint_succeeded)
+            .bind(&effect.disable_endpoint)
+        };
+        if effect.events.is_empty() {
+            record().execute(&self.pool).await?;
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (message_id, endpoint_id, attempt, attempted_at, status_code, latency_ms, \
-             outcome, response, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(a.message_id.as_str())
-        .bind(a.endpoint_id.as_str())
-        .bind(i64::from(a.attempt))
-        .bind(ts(a.attempted_at))
-        .bind(a.status_code.map(i64::from))
-        .bind(to_i64("latency_ms", a.latency_ms)?)
-        .bind(&a.outcome)
-        .bind(&a.response)
-        .bind(&a.error)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $3, attempts = GREATEST(attempts, $4), last_attempt_at = $5, \
-             next_attempt_at = $6, claimed_until = NULL, \
-             delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END \
-             WHERE message_id = $1 AND endpoint_id = $2",
-        )
-        .bind(a.message_id.as_str())
-        .bind(a.endpoint_id.as_str())
-        .bind(effect.status.as_str())
-        .bind(i64::from(a.attempt))
-        .bind(ts(a.attempted_at))
-        .bind(opt_ts(effect.next_attempt_at))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET \
-             failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END, \
-             enabled = enabled AND $4::text IS NULL, \
-             disabled_reason = COALESCE($4, disabled_reason), \
-             updated_at = CASE WHEN $4::text IS NULL THEN updated_at ELSE $3 END \
-             WHERE id = $1",
-        )
-        .bind(a.endpoint_id.as_str())
-        .bind(effect.endpoint_succeeded)
-        .bind(ts(a.attempted_at))
-        .bind(&effect.disable_endpoint)
-        .execute(&mut *tx)
-        .await?;
+        record().execute(&mut *tx).await?;
         let queued = queue_for_endpoint_tenant(&mut tx, &a.endpoint_id, &effect.events, a.attempted_at).await?;
         tx.commit().await?;
         if queued > 0 {

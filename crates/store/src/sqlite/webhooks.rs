@@ -546,7 +546,7 @@ impl WebhookRepository for SqliteStore {
              enabled = enabled AND ?4 IS NULL, \
              disabled_reason = COALESCE(?4, disabled_reason), \
              updated_at = CASE WHEN ?4 IS NULL THEN updated_at ELSE ?3 END \
-             WHERE id = ?1",
+             WHERE id = ?1 AND (?4 IS NOT NULL OR (failing_since IS NULL) = NOT ?2)",
         )
         .bind(a.endpoint_id.as_str())
         .bind(effect.endpoint_succeeded)
