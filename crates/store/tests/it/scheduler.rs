@@ -1,17 +1,17 @@
 //! What the scheduler's duties rely on, the same on both stores: delivery claims, the webhook
 //! retry pump, the auto-disable sweep, retention, and the record of duty runs.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use provenance_core::{AnalysisId, MessageId, TenantId, WebhookEndpointId};
 use provenance_store::{
     AttemptEffect, DeliveryClaim, DeliveryStatus, PageRequest, RetentionRules, SchedulerRun, WebhookAttemptRecord,
-    WebhookEndpointRecord, WebhookEvent, topics,
+    WebhookEndpointRecord, topics,
 };
 
 use crate::support::*;
+use crate::webhooks::{endpoint, event};
 
 both_backends!(
     a_delivery_is_claimed_by_one_attempt_at_a_time,
@@ -20,35 +20,6 @@ both_backends!(
     retention_removes_details_first_and_records_after_a_year,
     scheduler_runs_keep_the_last_run_and_totals,
 );
-
-fn endpoint(tenant: &TenantId, events: &[&str]) -> WebhookEndpointRecord {
-    let now = millis(Utc::now());
-    WebhookEndpointRecord {
-        id: WebhookEndpointId::generate(),
-        tenant_id: tenant.clone(),
-        url: "https://hooks.example.com/provenance".into(),
-        description: String::new(),
-        event_types: events.iter().map(|e| (*e).to_string()).collect(),
-        headers: BTreeMap::new(),
-        enabled: true,
-        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-        previous_secret: None,
-        previous_secret_expires_at: None,
-        retry_schedule: None,
-        disabled_reason: None,
-        failing_since: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-fn event(event_type: &str) -> WebhookEvent {
-    WebhookEvent {
-        message_id: MessageId::generate(),
-        event_type: event_type.into(),
-        payload: format!(r#"{{"type":"{event_type}","timestamp":"2026-11-23T00:00:00Z","data":{{}}}}"#),
-    }
-}
 
 /// Claim (and complete, as a relay or the embedded queue would) every queued delivery job.
 async fn take_jobs(s: &TestStore) -> Vec<String> {

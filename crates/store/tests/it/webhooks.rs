@@ -22,7 +22,7 @@ both_backends!(
     attempts_are_recorded_with_their_effect_on_delivery_and_endpoint,
 );
 
-fn endpoint(tenant: &TenantId, events: &[&str]) -> WebhookEndpointRecord {
+pub(crate) fn endpoint(tenant: &TenantId, events: &[&str]) -> WebhookEndpointRecord {
     let now = millis(Utc::now());
     WebhookEndpointRecord {
         id: WebhookEndpointId::generate(),
@@ -43,7 +43,7 @@ fn endpoint(tenant: &TenantId, events: &[&str]) -> WebhookEndpointRecord {
     }
 }
 
-fn event(event_type: &str) -> WebhookEvent {
+pub(crate) fn event(event_type: &str) -> WebhookEvent {
     WebhookEvent {
         message_id: MessageId::generate(),
         event_type: event_type.into(),
