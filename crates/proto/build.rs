@@ -1,12 +1,20 @@
-//! Generates Rust types from `proto/` with a vendored `protoc`, so no system install is needed.
+//! Generates the Rust types, gRPC clients and servers from `proto/` with a vendored `protoc`, so
+//! no system install is needed. The file descriptor set is kept for gRPC server reflection.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    let well_known = protoc_bin_vendored::include_path()?;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["provenance/v1/queue.proto"].map(|f| root.join(f));
+    let files =
+        ["common", "analysis", "detector", "webhooks", "queue"].map(|f| root.join(format!("provenance/v1/{f}.proto")));
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
-    prost_build::Config::new().protoc_executable(protoc).compile_protos(&files, &[root])?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    let mut config = prost_build::Config::new();
+    config.protoc_executable(protoc);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("provenance_descriptor.bin"))
+        .compile_with_config(config, &files, &[root, well_known])?;
     Ok(())
 }
