@@ -43,6 +43,10 @@ bench-detect:
 check-interop:
     bash scripts/check-interop.sh
 
+# gRPC clients against `provenance serve`: Python grpcio by reflection, and the Rust example (CI runs it).
+check-grpc:
+    bash scripts/check-grpc-client.sh
+
 # Fuzz the diff parser for SECONDS (nightly + cargo-fuzz, installed if missing).
 fuzz SECONDS="600":
     bash scripts/fuzz.sh {{SECONDS}}

@@ -62,6 +62,21 @@ impl ErrorCode {
         }
     }
 
+    /// The gRPC status code of the same failure.
+    pub fn grpc_code(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Self::Malformed | Self::Invalid => Code::InvalidArgument,
+            Self::TooLarge | Self::RateLimited => Code::ResourceExhausted,
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::Forbidden => Code::PermissionDenied,
+            Self::NotFound => Code::NotFound,
+            Self::Conflict | Self::NotReady => Code::FailedPrecondition,
+            Self::Unavailable => Code::Unavailable,
+            Self::Internal => Code::Internal,
+        }
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Self::Malformed => "Malformed request",
@@ -128,12 +143,66 @@ impl ApiError {
         Self::Invalid(ValidationErrors::single(pointer, detail))
     }
 
+    /// Internal causes are logged (once, when the error is rendered) and never shown.
+    fn log(&self, request_id: Option<&str>) {
+        if let Self::Internal(cause) = self {
+            tracing::error!(request_id, %cause, "internal error");
+        }
+    }
+
+    /// The client-facing detail: an internal cause is replaced by a generic message.
+    fn detail(&self) -> String {
+        match self {
+            Self::Internal(_) => {
+                "the server failed to handle this request; quote the request id when reporting it".to_string()
+            }
+            Self::Invalid(e) => format!("{} invalid field(s)", e.0.len()),
+            other => other.to_string(),
+        }
+    }
+
+    /// The same failure as a gRPC status: the code of [`ErrorCode::grpc_code`], the problem
+    /// document's detail as message, and as details the problem type (`ErrorInfo`), every invalid
+    /// field by its JSON pointer (`BadRequest`) and when to retry (`RetryInfo`).
+    pub fn to_status(&self) -> tonic::Status {
+        self.log(request_context::current().as_ref().map(|c| c.request_id.as_str()));
+        self.status()
+    }
+
+    /// [`ApiError::to_status`] of an error already logged.
+    pub(crate) fn status(&self) -> tonic::Status {
+        let ctx = request_context::current();
+        let request_id = ctx.as_ref().map(|c| c.request_id.as_str());
+        let retry_after = match self {
+            Self::RateLimited { retry_after_seconds } => Some(std::time::Duration::from_secs(*retry_after_seconds)),
+            Self::Unavailable(_) => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        };
+        let code = self.code();
+        provenance_proto::status::error_status(
+            code.grpc_code(),
+            provenance_proto::status::ErrorReport {
+                reason: code.slug(),
+                message: self.detail(),
+                fields: self.field_errors().into_iter().map(|e| (e.pointer, e.detail)).collect(),
+                request_id,
+                retry_after,
+            },
+        )
+    }
+
     fn field_errors(&self) -> Vec<FieldError> {
         match self {
             Self::Malformed(e) | Self::TooLarge { error: e, .. } => vec![e.clone()],
             Self::Invalid(e) => e.0.clone(),
             _ => Vec::new(),
         }
+    }
+}
+
+impl From<ApiError> for tonic::Status {
+    fn from(e: ApiError) -> Self {
+        e.to_status()
     }
 }
 
@@ -200,19 +269,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();
         let ctx = request_context::current();
-        let detail = match &self {
-            Self::Internal(cause) => {
-                tracing::error!(request_id = ?ctx.as_ref().map(|c| &c.request_id), %cause, "internal error");
-                "the server failed to handle this request; quote the request id when reporting it".to_string()
-            }
-            Self::Invalid(e) => format!("{} invalid field(s)", e.0.len()),
-            other => other.to_string(),
-        };
+        self.log(ctx.as_ref().map(|c| c.request_id.as_str()));
         let problem = Problem {
             type_: format!("https://provenance.dev/problems/{}", code.slug()),
             title: code.title().to_string(),
             status: code.http_status().as_u16(),
-            detail,
+            detail: self.detail(),
             instance: ctx.as_ref().map(|c| c.path.clone()),
             request_id: ctx.map(|c| c.request_id),
             errors: self.field_errors(),
@@ -225,8 +287,15 @@ impl IntoResponse for ApiError {
         if code == ErrorCode::Unauthenticated {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // A gRPC call rejected before its handler (authentication, rate limit) is answered with
+        // the same error as a gRPC status (see `grpc::errors`).
+        response.extensions_mut().insert(RenderedError(std::sync::Arc::new(self)));
         response
     }
 }
+
+/// The error a problem response was rendered from, kept in the response's extensions.
+#[derive(Debug, Clone)]
+pub struct RenderedError(pub std::sync::Arc<ApiError>);
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 fn exempt(path: &str) -> bool {
-    path.starts_with("/health") || path == "/healthz" || path == "/metrics"
+    path.starts_with("/health") || path == "/healthz" || path == "/metrics" || path.starts_with("/grpc.health.v1.")
 }
 
 fn seconds_ceil(d: std::time::Duration) -> u64 {

@@ -91,8 +91,14 @@ pub async fn serve_on(
         queue = if settings.amqp_url.is_some() { "rabbitmq" } else { "embedded" },
         "provenance-api listening"
     );
+    let mut listeners = vec![listener];
+    if let Some(grpc) = settings.grpc_listen {
+        let listener = tokio::net::TcpListener::bind(grpc).await.with_context(|| format!("binding {grpc}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "provenance-api also listening (PROVENANCE_GRPC_LISTEN)");
+        listeners.push(listener);
+    }
     let api_shutdown = shutdown.clone();
-    crate::serve(listener, state, async move { api_shutdown.cancelled().await }).await?;
+    crate::serve_all(listeners, state, async move { api_shutdown.cancelled().await }).await?;
     shutdown.cancel();
     // The relay ends at its next await point; give it a moment to finish a publish in flight.
     let _ =

@@ -27,6 +27,9 @@ use crate::settings::Settings;
 /// A running embedded server.
 pub struct Embedded {
     pub addr: SocketAddr,
+    /// The second listener of `PROVENANCE_GRPC_LISTEN` / `--grpc-listen`, if any (gRPC is
+    /// served on `addr` too).
+    pub grpc_addr: Option<SocketAddr>,
     /// The admin API key, and the file it is kept in (when created by us).
     pub admin_token: String,
     pub admin_key_file: Option<PathBuf>,
@@ -97,6 +100,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
         .await
         .with_context(|| format!("binding {}", settings.http_listen))?;
     let addr = listener.local_addr()?;
+    let mut listeners = vec![listener];
+    let mut grpc_addr = None;
+    if let Some(grpc) = settings.grpc_listen {
+        let listener = tokio::net::TcpListener::bind(grpc).await.with_context(|| format!("binding {grpc}"))?;
+        grpc_addr = Some(listener.local_addr()?);
+        listeners.push(listener);
+    }
     let shutdown = CancellationToken::new();
 
     let w = &settings.worker;
@@ -136,10 +146,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Embedded> {
     });
 
     let api_shutdown = shutdown.clone();
-    let api = tokio::spawn(provenance_api::serve(listener, state, async move { api_shutdown.cancelled().await }));
+    let api = tokio::spawn(provenance_api::serve_all(listeners, state, async move { api_shutdown.cancelled().await }));
 
     Ok(Embedded {
         addr,
+        grpc_addr,
         admin_token: admin.token,
         admin_key_file: admin.file,
         admin_key_created: admin.created,

@@ -27,9 +27,11 @@ enum Command {
     Serve {
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// REST listen address (default 127.0.0.1:8080).
+        /// REST and gRPC listen address (default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// A second listen address (e.g. 127.0.0.1:50051), for clients that want gRPC on a port
+        /// of its own; gRPC is always served on --listen too.
         #[arg(long)]
         grpc_listen: Option<SocketAddr>,
         /// TOML configuration file.
@@ -139,6 +141,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let server = embedded::start(&settings).await?;
     eprintln!("Provenance {} listening on {}", env!("CARGO_PKG_VERSION"), server.base_url());
     eprintln!("  API docs:    {}/docs", server.base_url());
+    match server.grpc_addr {
+        Some(addr) => eprintln!("  gRPC:        {} and {addr}", server.addr),
+        None => eprintln!("  gRPC:        {} (with REST; reflection and health are on)", server.addr),
+    }
     eprintln!("  data dir:    {}", settings.data_dir.display());
     eprintln!("  signing key: {}", server.keyring.current().keyid);
     match (&server.admin_key_file, server.admin_key_created) {

@@ -126,8 +126,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// REST listen address.
     pub http_listen: SocketAddr,
-    /// gRPC listen address (reserved; gRPC arrives in a later release).
-    pub grpc_listen: SocketAddr,
+    /// A second listen address for the API, for operators who want gRPC on a port of its own
+    /// (a gRPC-only load balancer, the conventional 50051). Unset: gRPC is served on
+    /// `http_listen` with REST, told apart by `content-type: application/grpc`.
+    pub grpc_listen: Option<SocketAddr>,
     /// `sqlite://…` (default: `provenance.db` in the data dir) or `postgres://…`.
     pub database_url: Option<String>,
     /// Largest database connection pool of one process (Postgres).
@@ -199,7 +201,7 @@ impl Default for Settings {
         Self {
             data_dir: PathBuf::from("./provenance-data"),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            grpc_listen: None,
             database_url: None,
             database_max_connections: 16,
             migrate: false,
@@ -253,7 +255,7 @@ impl Settings {
             settings.http_listen = l;
         }
         if let Some(l) = overrides.grpc_listen {
-            settings.grpc_listen = l;
+            settings.grpc_listen = Some(l);
         }
         Ok(settings)
     }

@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::routes::{PageQuery, parse_analysis_id};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmitAnalysisResponse {
     pub analysis_id: AnalysisId,
     pub status: AnalysisStatus,
@@ -70,6 +70,29 @@ pub async fn submit(
         other => ApiError::Malformed(FieldError::new("", other.body_text())),
     })?;
     let idempotency = idempotency_key(&headers, &body)?;
+    let accepted = accept(&state, &principal, &body, idempotency).await?;
+    Ok(submission_response(accepted.status, accepted.body, accepted.replayed))
+}
+
+/// The answer to a submission, whichever face it came through.
+pub(crate) struct Accepted {
+    /// 202 for a new (or replayed) submission, 200 for a deduplicated one.
+    pub status: StatusCode,
+    /// The [`SubmitAnalysisResponse`] as JSON, as first answered (replays return it again).
+    pub body: String,
+    /// Answered from an earlier request with the same `Idempotency-Key`.
+    pub replayed: bool,
+}
+
+/// Validate a submission's JSON body and store it with its job in one transaction; the one
+/// path of REST `POST /v1/analysis` and gRPC `AnalysisService.Submit`.
+pub(crate) async fn accept(
+    state: &AppState,
+    principal: &Principal,
+    body: &[u8],
+    idempotency: Option<IdempotencyKey>,
+) -> ApiResult<Accepted> {
+    principal.require(Scope::AnalysisWrite)?;
     // Fast path: a retry with a known key is answered from the cache without touching the
     // database. The database remains the record (it checks the key again in its transaction).
     if let Some(key) = &idempotency
@@ -79,9 +102,9 @@ pub async fn submit(
             return Err(ApiError::from(provenance_store::StoreError::IdempotencyMismatch));
         }
         let status = StatusCode::from_u16(hit.status_code).unwrap_or(StatusCode::ACCEPTED);
-        return Ok(submission_response(status, hit.body, true));
+        return Ok(Accepted { status, body: hit.body, replayed: true });
     }
-    let parsed = ParsedSubmission::parse(&body, &state.limits)?;
+    let parsed = ParsedSubmission::parse(body, &state.limits)?;
     // The tenant's agent identities are read only when commit metadata needs matching.
     let identities =
         if parsed.has_commits() { state.store.list_agent_identities(&principal.tenant_id).await? } else { Vec::new() };
@@ -116,7 +139,7 @@ pub async fn submit(
         };
         state.idempotency.put(principal.tenant_id.as_str(), &key.key, &cached, IDEMPOTENCY_WINDOW).await;
     }
-    Ok(submission_response(status, body, replayed))
+    Ok(Accepted { status, body, replayed })
 }
 
 /// How long an `Idempotency-Key` is honoured (SPEC §2).
@@ -138,7 +161,8 @@ fn submission_response(status: StatusCode, body: String, replayed: bool) -> Resp
     response
 }
 
-fn idempotency_key(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<IdempotencyKey>> {
+/// The `Idempotency-Key` header (or gRPC metadata) of a request, keyed to its body's digest.
+pub(crate) fn idempotency_key(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<IdempotencyKey>> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
     let key = value
         .to_str()
@@ -261,9 +285,19 @@ pub async fn get(
     Path(id): Path<String>,
     Query(q): Query<GetQuery>,
 ) -> ApiResult<Json<AnalysisView>> {
+    view(&state, &principal, &id, q.wait).await.map(Json)
+}
+
+/// An analysis with its decision summary, after waiting up to `wait` seconds for it to settle.
+pub(crate) async fn view(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    wait: Option<u64>,
+) -> ApiResult<AnalysisView> {
     principal.require(Scope::AnalysisRead)?;
-    let id = parse_analysis_id(&id)?;
-    let wait = match q.wait {
+    let id = parse_analysis_id(id)?;
+    let wait = match wait {
         None => None,
         Some(w) if w <= MAX_WAIT_SECONDS => Some(std::time::Duration::from_secs(w)),
         Some(_) => return Err(ApiError::invalid("/wait", format!("must be at most {MAX_WAIT_SECONDS} seconds"))),
@@ -311,7 +345,7 @@ pub async fn get(
                 .collect(),
         });
     }
-    Ok(Json(view))
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -344,6 +378,11 @@ pub async fn list(
     principal: Principal,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<AnalysisList>> {
+    list_views(&state, &principal, q).await.map(Json)
+}
+
+/// One page of the tenant's analyses matching `q`, every invalid filter named.
+pub(crate) async fn list_views(state: &AppState, principal: &Principal, q: ListQuery) -> ApiResult<AnalysisList> {
     principal.require(Scope::AnalysisRead)?;
     let mut errors = provenance_core::ValidationErrors::default();
     let filter = AnalysisFilter {
@@ -363,8 +402,8 @@ pub async fn list(
     errors.into_result(()).map_err(ApiError::Invalid)?;
     let page =
         state.store.list_analyses(&principal.tenant_id, &filter, &page.unwrap_or(PageRequest::first(50))).await?;
-    Ok(Json(AnalysisList {
+    Ok(AnalysisList {
         items: page.items.into_iter().map(AnalysisView::from_analysis).collect(),
         next_cursor: page.next_cursor,
-    }))
+    })
 }

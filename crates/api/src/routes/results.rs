@@ -51,15 +51,15 @@ pub async fn decision(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Decision>> {
+    load_decision(&state, &principal, &id).await.map(Json)
+}
+
+/// The decision of a completed analysis.
+pub(crate) async fn load_decision(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Decision> {
     principal.require(Scope::AnalysisRead)?;
-    let id = parse_analysis_id(&id)?;
-    require_completed(&state, &principal.tenant_id, &id).await?;
-    let d = state
-        .store
-        .get_decision(&principal.tenant_id, &id)
-        .await?
-        .ok_or_else(|| missing_after_completion("decision"))?;
-    Ok(Json(d))
+    let id = parse_analysis_id(id)?;
+    require_completed(state, &principal.tenant_id, &id).await?;
+    state.store.get_decision(&principal.tenant_id, &id).await?.ok_or_else(|| missing_after_completion("decision"))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,12 +134,16 @@ pub async fn bundle(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    principal.require(Scope::AnalysisRead)?;
-    let id = parse_analysis_id(&id)?;
-    require_completed(&state, &principal.tenant_id, &id).await?;
-    let bundle =
-        state.store.get_bundle(&principal.tenant_id, &id).await?.ok_or_else(|| missing_after_completion("bundle"))?;
+    let bundle = load_bundle(&state, &principal, &id).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], Json(bundle)).into_response())
+}
+
+/// The signed bundle (DSSE envelope as stored) of a completed analysis.
+pub(crate) async fn load_bundle(state: &AppState, principal: &Principal, id: &str) -> ApiResult<serde_json::Value> {
+    principal.require(Scope::AnalysisRead)?;
+    let id = parse_analysis_id(id)?;
+    require_completed(state, &principal.tenant_id, &id).await?;
+    state.store.get_bundle(&principal.tenant_id, &id).await?.ok_or_else(|| missing_after_completion("bundle"))
 }
 
 /// The SARIF 2.1.0 report, ready for GitHub code scanning.
@@ -154,21 +158,25 @@ pub async fn bundle(
     security(("bearer" = []), ("api_key" = []))
 )]
 pub async fn sarif(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+    let body = load_sarif(&state, &principal, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/sarif+json")], body).into_response())
+}
+
+/// The SARIF log of a completed (or failed) analysis in its canonical (RFC 8785) form: the bytes
+/// a client saves hash to the `sarif` subject digest of the signed statement.
+pub(crate) async fn load_sarif(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Vec<u8>> {
     principal.require(Scope::AnalysisRead)?;
-    let id = parse_analysis_id(&id)?;
+    let id = parse_analysis_id(id)?;
     let analysis = state.store.get_analysis(&principal.tenant_id, &id).await?.ok_or(ApiError::NotFound("analysis"))?;
     let sarif = if analysis.status == AnalysisStatus::Failed {
         // A failed analysis still gets a log, so code scanning shows the run as failed
         // (`executionSuccessful: false` with the error) instead of as clean.
         failed_run_sarif(&analysis)?
     } else {
-        require_completed(&state, &principal.tenant_id, &id).await?;
+        require_completed(state, &principal.tenant_id, &id).await?;
         state.store.get_sarif(&principal.tenant_id, &id).await?.ok_or_else(|| missing_after_completion("sarif"))?
     };
-    // Served in its canonical (RFC 8785) form: the bytes a client saves hash to the `sarif`
-    // subject digest of the signed statement.
-    let body = canonical_json(&sarif).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/sarif+json")], body).into_response())
+    canonical_json(&sarif).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 fn failed_run_sarif(analysis: &Analysis) -> ApiResult<serde_json::Value> {

@@ -178,6 +178,15 @@ pub async fn create(
     principal: Principal,
     JsonBody(req): JsonBody<EndpointRequest>,
 ) -> ApiResult<(StatusCode, Json<EndpointView>)> {
+    Ok((StatusCode::CREATED, Json(create_endpoint(&state, &principal, req).await?)))
+}
+
+/// Create an endpoint from `req`; its view carries the new secret.
+pub(crate) async fn create_endpoint(
+    state: &AppState,
+    principal: &Principal,
+    req: EndpointRequest,
+) -> ApiResult<EndpointView> {
     principal.require(Scope::WebhooksWrite)?;
     let now = Utc::now();
     let mut errors = ValidationErrors::default();
@@ -204,7 +213,7 @@ pub async fn create(
     apply(req, &mut endpoint, &mut errors);
     errors.into_result(()).map_err(ApiError::Invalid)?;
     state.store.insert_endpoint(&endpoint).await?;
-    Ok((StatusCode::CREATED, Json(EndpointView::of(endpoint, true))))
+    Ok(EndpointView::of(endpoint, true))
 }
 
 /// The tenant's endpoints, oldest first.
@@ -214,6 +223,11 @@ pub async fn create(
     security(("bearer" = []), ("api_key" = []))
 )]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<EndpointList>> {
+    list_endpoints(&state, &principal).await.map(Json)
+}
+
+/// The tenant's endpoints, without secrets.
+pub(crate) async fn list_endpoints(state: &AppState, principal: &Principal) -> ApiResult<EndpointList> {
     principal.require(Scope::WebhooksWrite)?;
     let items = state
         .store
@@ -222,7 +236,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
         .into_iter()
         .map(|e| EndpointView::of(e, false))
         .collect();
-    Ok(Json(EndpointList { items }))
+    Ok(EndpointList { items })
 }
 
 /// One endpoint.
@@ -237,9 +251,14 @@ pub async fn get(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<EndpointView>> {
+    get_endpoint(&state, &principal, &id).await.map(Json)
+}
+
+/// One endpoint, without its secret.
+pub(crate) async fn get_endpoint(state: &AppState, principal: &Principal, id: &str) -> ApiResult<EndpointView> {
     principal.require(Scope::WebhooksWrite)?;
-    let endpoint = load(&state, &principal, &id).await?;
-    Ok(Json(EndpointView::of(endpoint, false)))
+    let endpoint = load(state, principal, id).await?;
+    Ok(EndpointView::of(endpoint, false))
 }
 
 async fn load(state: &AppState, principal: &Principal, id: &str) -> ApiResult<WebhookEndpointRecord> {
@@ -264,8 +283,18 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<EndpointRequest>,
 ) -> ApiResult<Json<EndpointView>> {
+    update_endpoint(&state, &principal, &id, req).await.map(Json)
+}
+
+/// Apply the fields present in `req` to an endpoint.
+pub(crate) async fn update_endpoint(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    req: EndpointRequest,
+) -> ApiResult<EndpointView> {
     principal.require(Scope::WebhooksWrite)?;
-    let mut endpoint = load(&state, &principal, &id).await?;
+    let mut endpoint = load(state, principal, id).await?;
     let mut errors = ValidationErrors::default();
     apply(req, &mut endpoint, &mut errors);
     errors.into_result(()).map_err(ApiError::Invalid)?;
@@ -273,7 +302,7 @@ pub async fn update(
     if !state.store.update_endpoint(&endpoint).await? {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
-    Ok(Json(EndpointView::of(endpoint, false)))
+    Ok(EndpointView::of(endpoint, false))
 }
 
 /// Delete an endpoint; its queued deliveries are dropped.
@@ -288,10 +317,15 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    delete_endpoint(&state, &principal, &id).await.map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Delete an endpoint (not found if it is not the tenant's).
+pub(crate) async fn delete_endpoint(state: &AppState, principal: &Principal, id: &str) -> ApiResult<()> {
     principal.require(Scope::WebhooksWrite)?;
-    let id = parse_endpoint_id(&id)?;
+    let id = parse_endpoint_id(id)?;
     if state.store.delete_endpoint(&principal.tenant_id, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::NotFound("webhook endpoint"))
     }
@@ -318,12 +352,22 @@ pub async fn rotate(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<RotateRequest>,
 ) -> ApiResult<Json<EndpointView>> {
+    rotate_secret(&state, &principal, &id, req).await.map(Json)
+}
+
+/// Give an endpoint a new secret; its view carries it.
+pub(crate) async fn rotate_secret(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    req: RotateRequest,
+) -> ApiResult<EndpointView> {
     principal.require(Scope::WebhooksWrite)?;
     let grace = req.previous_valid_for_seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS);
     if grace > 7 * DEFAULT_ROTATION_GRACE_SECONDS {
         return Err(ApiError::invalid("/previous_valid_for_seconds", "must be at most 604800 (7 days)"));
     }
-    let mut endpoint = load(&state, &principal, &id).await?;
+    let mut endpoint = load(state, principal, id).await?;
     let now = Utc::now();
     endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, new_secret()));
     endpoint.previous_secret_expires_at = Some(now + Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX / 2)));
@@ -331,7 +375,7 @@ pub async fn rotate(
     if !state.store.update_endpoint(&endpoint).await? {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
-    Ok(Json(EndpointView::of(endpoint, true)))
+    Ok(EndpointView::of(endpoint, true))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -388,13 +432,20 @@ pub async fn attempts(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<AttemptList>> {
+    list_attempts(&state, &principal, &id, &q).await.map(Json)
+}
+
+/// A page of an endpoint's attempts.
+pub(crate) async fn list_attempts(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    q: &PageQuery,
+) -> ApiResult<AttemptList> {
     principal.require(Scope::WebhooksWrite)?;
-    let endpoint = load(&state, &principal, &id).await?;
+    let endpoint = load(state, principal, id).await?;
     let page = state.store.list_attempts(&principal.tenant_id, &endpoint.id, &q.parse()?).await?;
-    Ok(Json(AttemptList {
-        items: page.items.into_iter().map(AttemptView::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(AttemptList { items: page.items.into_iter().map(AttemptView::from).collect(), next_cursor: page.next_cursor })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -420,8 +471,13 @@ pub async fn test(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<TestSent>)> {
+    Ok((StatusCode::ACCEPTED, Json(send_test(&state, &principal, &id).await?)))
+}
+
+/// Queue a `webhook.test` message to an enabled endpoint.
+pub(crate) async fn send_test(state: &AppState, principal: &Principal, id: &str) -> ApiResult<TestSent> {
     principal.require(Scope::WebhooksWrite)?;
-    let endpoint = load(&state, &principal, &id).await?;
+    let endpoint = load(state, principal, id).await?;
     if !endpoint.enabled {
         return Err(ApiError::Conflict("the endpoint is disabled; enable it first".into()));
     }
@@ -430,7 +486,7 @@ pub async fn test(
     if !state.store.emit_to_endpoint(&principal.tenant_id, &endpoint.id, &event, now).await? {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
-    Ok((StatusCode::ACCEPTED, Json(TestSent { message_id: event.message_id.to_string() })))
+    Ok(TestSent { message_id: event.message_id.to_string() })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -472,6 +528,11 @@ pub async fn messages(
     principal: Principal,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<MessageList>> {
+    list_messages(&state, &principal, &q).await.map(Json)
+}
+
+/// A page of the tenant's messages with their deliveries.
+pub(crate) async fn list_messages(state: &AppState, principal: &Principal, q: &PageQuery) -> ApiResult<MessageList> {
     principal.require(Scope::WebhooksWrite)?;
     let page = state.store.list_messages(&principal.tenant_id, &q.parse()?).await?;
     let items = page
@@ -493,7 +554,7 @@ pub async fn messages(
                 .collect(),
         })
         .collect();
-    Ok(Json(MessageList { items, next_cursor: page.next_cursor }))
+    Ok(MessageList { items, next_cursor: page.next_cursor })
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -522,6 +583,16 @@ pub async fn replay_message(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<ReplayRequest>,
 ) -> ApiResult<(StatusCode, Json<Replayed>)> {
+    Ok((StatusCode::ACCEPTED, Json(replay(&state, &principal, &id, req).await?)))
+}
+
+/// Queue a message's deliveries again.
+pub(crate) async fn replay(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    req: ReplayRequest,
+) -> ApiResult<Replayed> {
     principal.require(Scope::WebhooksWrite)?;
     let message = id.parse().map_err(|_| ApiError::NotFound("webhook message"))?;
     let endpoint = req
@@ -530,7 +601,7 @@ pub async fn replay_message(
         .transpose()?;
     let filter = ReplayFilter { message: Some(message), endpoint, since: None, only_failed: false };
     let replayed = state.store.replay_deliveries(&principal.tenant_id, &filter, Utc::now()).await?;
-    Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
+    Ok(Replayed { replayed })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -558,10 +629,20 @@ pub async fn replay_failed(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<ReplayFailedRequest>,
 ) -> ApiResult<(StatusCode, Json<Replayed>)> {
+    Ok((StatusCode::ACCEPTED, Json(replay_failures(&state, &principal, &id, req).await?)))
+}
+
+/// Queue an endpoint's failed and exhausted deliveries since a time again.
+pub(crate) async fn replay_failures(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    req: ReplayFailedRequest,
+) -> ApiResult<Replayed> {
     principal.require(Scope::WebhooksWrite)?;
     let Some(since) = req.since else { return Err(ApiError::invalid("/since", "is required")) };
-    let endpoint = load(&state, &principal, &id).await?;
+    let endpoint = load(state, principal, id).await?;
     let filter = ReplayFilter { message: None, endpoint: Some(endpoint.id), since: Some(since), only_failed: true };
     let replayed = state.store.replay_deliveries(&principal.tenant_id, &filter, Utc::now()).await?;
-    Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
+    Ok(Replayed { replayed })
 }
