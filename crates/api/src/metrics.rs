@@ -27,7 +27,15 @@ pub async fn track_http(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
+    let path = request.uri().path().to_string();
     let response = next.run(request).await;
+    // gRPC methods share one route per service (`/provenance.v1.AnalysisService/{*rest}`): label
+    // them by method, except an unknown one (UNIMPLEMENTED), which would grow the label set.
+    let route = if route.ends_with("/{*rest}") && response.headers().get("grpc-status").is_none_or(|s| s != "12") {
+        path
+    } else {
+        route
+    };
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);

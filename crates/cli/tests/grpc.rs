@@ -328,6 +328,11 @@ async fn health_reflection_and_unknown_methods() {
     assert_eq!(status.code(), Code::Unimplemented);
     // REST still answers on the same port.
     assert_eq!(s.get("/health/live").await.status(), 200);
+    // Metrics name each gRPC method, but not an unknown one.
+    let _ = admin(&s).await.list_analyses(v1::ListAnalysesRequest::default()).await.unwrap();
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"route="/provenance.v1.AnalysisService/ListAnalyses""#), "{metrics}");
+    assert!(!metrics.contains("/Nope"));
 }
 
 #[tokio::test]
