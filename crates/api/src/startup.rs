@@ -1,6 +1,7 @@
 //! `provenance-api`: builds the application from [`Settings`] and serves it until SIGTERM.
 //! In distributed mode (`PROVENANCE_AMQP_URL` set) it also runs the outbox relay, which publishes
-//! each committed job to RabbitMQ as soon as the transaction commits.
+//! each committed job to RabbitMQ as soon as the transaction commits. With
+//! `PROVENANCE_WORKER_GRPC_URL` set, `POST /v1/detect` runs on a worker's `DetectorService`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::readiness::{BrokerProbe, DatabaseProbe, EmbeddedQueueProbe, Probe, RedisProbe};
+use crate::state::Detection;
 use crate::{AppState, bootstrap};
 
 /// Bind `settings.http_listen` and serve until `shutdown` is cancelled.
@@ -46,13 +48,18 @@ pub async fn serve_on(
         );
     }
 
-    let detectors = Arc::new(
-        DetectorSet::configured(&settings.detectors.rules_dirs, &settings.detectors.external_programs())
-            .context("loading the detectors")?,
-    );
-    let mut state = AppState::new(
+    // `POST /v1/detect` and the capabilities: a worker's DetectorService when one is configured
+    // (the detectors are then not loaded here), else the detectors in this process.
+    let detection = match settings.worker_grpc_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => Detection::remote(url).with_context(|| format!("PROVENANCE_WORKER_GRPC_URL {url:?}"))?,
+        None => Detection::local(Arc::new(
+            DetectorSet::configured(&settings.detectors.rules_dirs, &settings.detectors.external_programs())
+                .context("loading the detectors")?,
+        )),
+    };
+    let mut state = AppState::with_detection(
         Arc::clone(&store),
-        detectors,
+        detection,
         keyring.public_keys().to_vec(),
         Arc::new(keyring.signing_key().clone()),
         settings.limits,
@@ -89,6 +96,7 @@ pub async fn serve_on(
         addr = %listener.local_addr()?,
         database = store.backend(),
         queue = if settings.amqp_url.is_some() { "rabbitmq" } else { "embedded" },
+        detectors = settings.worker_grpc_url.as_deref().filter(|u| !u.trim().is_empty()).unwrap_or("in-process"),
         "provenance-api listening"
     );
     let mut listeners = vec![listener];

@@ -1,6 +1,6 @@
-//! What every handler shares: the store, the detectors, the public signing keys, the limits,
-//! the rate limiter, the idempotency cache, the readiness probes and the metrics handle. Built
-//! once at startup from settings.
+//! What every handler shares: the store, the detection backend, the public signing keys, the
+//! limits, the rate limiter, the idempotency cache, the readiness probes and the metrics handle.
+//! Built once at startup from settings.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,10 +16,15 @@ use provenance_store::ratelimit::RateLimiter;
 
 use crate::readiness::{DatabaseProbe, EmbeddedQueueProbe, Probe};
 
+pub mod detection;
+pub use detection::Detection;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub detectors: Arc<DetectorSet>,
+    /// Runs `POST /v1/detect` and the capabilities: the detectors in this process (one scan per
+    /// core at a time), or a worker's `DetectorService` (`PROVENANCE_WORKER_GRPC_URL`).
+    pub detection: Detection,
     pub public_keys: Arc<Vec<PublicKeyInfo>>,
     /// Signs overrides (decisions are signed by the worker with the same key).
     pub signing_key: Arc<SigningKey>,
@@ -33,18 +38,28 @@ pub struct AppState {
     /// Checked by `/health/ready` and `/health/startup`.
     pub probes: Arc<Vec<Arc<dyn Probe>>>,
     pub key_cache: Arc<crate::auth::KeyCache>,
-    /// How many `POST /v1/detect` scans run at once (one per core); more wait their turn.
-    pub detect_permits: Arc<tokio::sync::Semaphore>,
     /// Retention defaults the scheduler applies (shown by `GET /v1/admin/retention`).
     pub retention: provenance_store::RetentionRules,
 }
 
 impl AppState {
     /// State for embedded mode: in-memory rate limits, no idempotency cache (the database is
-    /// authoritative), and the database and embedded queue as readiness probes.
+    /// authoritative), the database and embedded queue as readiness probes, and `detectors`
+    /// running in this process.
     pub fn new(
         store: Arc<dyn Store>,
         detectors: Arc<DetectorSet>,
+        public_keys: Vec<PublicKeyInfo>,
+        signing_key: Arc<SigningKey>,
+        limits: IngestLimits,
+    ) -> Self {
+        Self::with_detection(store, Detection::local(detectors), public_keys, signing_key, limits)
+    }
+
+    /// [`AppState::new`] with another detection backend (a worker's, in distributed mode).
+    pub fn with_detection(
+        store: Arc<dyn Store>,
+        detection: Detection,
         public_keys: Vec<PublicKeyInfo>,
         signing_key: Arc<SigningKey>,
         limits: IngestLimits,
@@ -53,7 +68,7 @@ impl AppState {
             vec![Arc::new(DatabaseProbe(Arc::clone(&store))), Arc::new(EmbeddedQueueProbe(Arc::clone(&store)))];
         Self {
             store,
-            detectors,
+            detection,
             public_keys: Arc::new(public_keys),
             signing_key,
             limits,
@@ -65,9 +80,6 @@ impl AppState {
             idempotency: Arc::new(IdempotencyCache::disabled()),
             probes: Arc::new(probes),
             key_cache: Arc::default(),
-            detect_permits: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-            )),
         }
     }
 }

@@ -16,6 +16,13 @@ pub enum Contributor {
 }
 
 impl Contributor {
+    pub const ALL: [Contributor; 4] = [Self::Ai, Self::Human, Self::Mixed, Self::Unknown];
+
+    /// The contributor named by its [`as_str`](Self::as_str) form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ai => "ai",
@@ -42,6 +49,23 @@ pub enum AttributionSource {
 }
 
 impl AttributionSource {
+    pub const ALL: [AttributionSource; 9] = [
+        Self::Signed,
+        Self::Declared,
+        Self::GitAiNote,
+        Self::AgentTrace,
+        Self::Trailer,
+        Self::BotAuthor,
+        Self::Footer,
+        Self::Resolver,
+        Self::None,
+    ];
+
+    /// The source named by its [`as_str`](Self::as_str) form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     /// The confidence a source earns by its tier.
     pub fn confidence(self) -> f64 {
         match self {
@@ -294,5 +318,19 @@ mod tests {
         assert_eq!(a.contributor, Contributor::Unknown);
         assert_eq!(a.source, AttributionSource::None);
         assert_eq!(a.confidence, 0.0);
+    }
+
+    #[test]
+    fn contributors_and_sources_parse_their_wire_names_only() {
+        for c in Contributor::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(Contributor::parse(c.as_str()), Some(c));
+        }
+        for s in AttributionSource::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(AttributionSource::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Contributor::parse("robot"), None);
+        assert_eq!(AttributionSource::parse("Declared"), None);
     }
 }

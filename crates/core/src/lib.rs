@@ -20,6 +20,7 @@ pub mod names;
 pub mod overrides;
 pub mod policy;
 pub mod sarif;
+pub mod snippet;
 pub mod statement;
 pub mod suppression;
 pub mod validation;

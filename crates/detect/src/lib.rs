@@ -12,6 +12,9 @@
 //! `complete: false`; [`DetectorSet::run`] records such detectors in
 //! [`DetectionRun::incomplete`], so a slow detector yields a partial result, never a hang.
 //!
+//! One snippet at a time (`POST /v1/detect`): [`DetectorSet::detect_snippet`], run off the async
+//! runtime by [`SnippetScanner`], which [`grpc::DetectorGrpc`] serves as `DetectorService`.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use provenance_core::ReportMode;
@@ -35,8 +38,10 @@ use provenance_core::line::ChangedLine;
 use serde::Serialize;
 
 mod external;
+pub mod grpc;
 mod pattern;
 mod rulepack;
+mod snippet;
 mod structural;
 
 pub use external::{EXTERNAL_PROTOCOL, ExternalDetector, ExternalError};
@@ -48,6 +53,7 @@ pub use rulepack::{
     ANY_LANGUAGE, Examples, PatternRule, RulePackError, RuleSpec, SecretSpec, load_rule_pack, rule_pack_digest,
     shannon_entropy,
 };
+pub use snippet::{SNIPPET_BUDGET, ScanError, SnippetScanner};
 pub use structural::{
     AST_GREP_VERSION, BUNDLED_STRUCTURAL_RULE_FILES, StructuralDetector, StructuralRule, is_structural_rule_file,
     load_structural_rules,

@@ -1,6 +1,7 @@
 //! Provenance's protobuf contract, generated from `proto/provenance/v1` at build time: the queue
 //! messages, and the gRPC services (`AnalysisService`, `DetectorService`, `WebhookService`) with
-//! their clients and servers.
+//! their clients and servers; and the conversions between the messages and the domain types of
+//! `provenance-core` (`convert`).
 
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/provenance.v1.rs"));
@@ -9,6 +10,7 @@ pub mod v1 {
 /// The encoded file descriptor set of every `provenance.v1` file, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/provenance_descriptor.bin"));
 
+pub mod convert;
 pub mod status;
 
 pub use prost::Message;

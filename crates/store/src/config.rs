@@ -37,7 +37,8 @@ pub struct WorkerSettings {
     pub retry_base_ms: u64,
     /// On shutdown, how long in-flight jobs may take to finish before they are handed back.
     pub shutdown_grace_seconds: u64,
-    /// `provenance-worker`: address of its `/health/*` and `/metrics` endpoints.
+    /// `provenance-worker`: address of its internal port: `/health/*`, `/metrics`, and the gRPC
+    /// `DetectorService` (with `grpc.health.v1`) the API calls when `worker_grpc_url` is set.
     pub health_listen: SocketAddr,
     /// AMQP prefetch: unacknowledged jobs a worker process may hold (keep it near
     /// `concurrency`, or one replica hoards jobs others could run).
@@ -148,7 +149,9 @@ pub struct Settings {
     /// Create this admin API key at start if absent (`pvn_<id>_<secret>`).
     #[serde(skip_serializing)]
     pub bootstrap_admin_key: Option<SecretString>,
-    /// Where the API finds the worker's DetectorService (unset = in-process).
+    /// Where `provenance-api` finds a worker's `DetectorService` for `POST /v1/detect` and the
+    /// capabilities: the worker's `health_listen` as a URL (`http://worker:9090`). Unset = the
+    /// detectors run in the API process.
     pub worker_grpc_url: Option<String>,
     /// Comma-separated hosts/CIDRs exempt from the webhook SSRF guard.
     pub webhook_allow_hosts: String,

@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod health;
+pub mod internal_port;
 pub mod pipeline;
 pub mod scheduler;
 pub mod startup;

@@ -1,5 +1,6 @@
 //! `provenance-worker`: builds the pipeline and the job source from [`Settings`] and consumes
-//! until SIGTERM, running the scheduler's duties beside. With `PROVENANCE_AMQP_URL` it consumes
+//! until SIGTERM, running the scheduler's duties beside and serving health, metrics and the
+//! gRPC `DetectorService` on its internal port. With `PROVENANCE_AMQP_URL` it consumes
 //! RabbitMQ (and the scheduler sweeps the outbox); without it, it consumes the database outbox
 //! directly (several workers may share one Postgres database that way).
 
@@ -86,17 +87,19 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
 
     let listener = tokio::net::TcpListener::bind(w.health_listen)
         .await
-        .with_context(|| format!("binding the health endpoint {}", w.health_listen))?;
+        .with_context(|| format!("binding the internal port {}", w.health_listen))?;
     tracing::info!(
-        health = %listener.local_addr()?,
+        internal_port = %listener.local_addr()?,
         database = store.backend(),
         queue = if settings.amqp_url.is_some() { "rabbitmq" } else { "database outbox" },
         concurrency = w.concurrency,
         "provenance-worker started"
     );
     let health_shutdown = shutdown.clone();
+    // Health, metrics and the DetectorService the API calls (`PROVENANCE_WORKER_GRPC_URL`).
+    let internal = crate::internal_port::router(probes, Arc::clone(&pipeline.detectors)).await;
     background.spawn(async move {
-        let _ = axum::serve(listener, crate::health::router(probes))
+        let _ = axum::serve(listener, internal)
             .with_graceful_shutdown(async move { health_shutdown.cancelled().await })
             .await;
     });

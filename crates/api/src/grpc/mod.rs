@@ -8,6 +8,7 @@
 //! and other generic clients work without the `.proto` files.
 
 mod analysis;
+mod detector;
 mod json;
 mod time;
 mod webhooks;
@@ -21,6 +22,7 @@ use futures_util::FutureExt;
 use provenance_proto::v1::analysis_service_server::AnalysisServiceServer;
 use provenance_proto::v1::webhook_service_server::WebhookServiceServer;
 use tonic::{Code, Status};
+use tonic_health::ServingStatus;
 
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, RenderedError};
@@ -32,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // The reporter's lock is uncontended here: the futures complete at once.
     let _ = health.set_serving::<AnalysisServiceServer<analysis::Analyses>>().now_or_never();
     let _ = health.set_serving::<WebhookServiceServer<webhooks::Webhooks>>().now_or_never();
+    let _ = health.set_service_status("provenance.v1.DetectorService", ServingStatus::Serving).now_or_never();
 
     let mut routes = tonic::service::Routes::new(health_service)
         .add_service(
@@ -41,7 +44,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .max_decoding_message_size(state.limits.max_body_bytes.saturating_add(1024))
                 .max_encoding_message_size(usize::MAX),
         )
-        .add_service(WebhookServiceServer::new(webhooks::Webhooks::new(state.clone())));
+        .add_service(WebhookServiceServer::new(webhooks::Webhooks::new(state.clone())))
+        .add_service(detector::service(state.clone()));
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(provenance_proto::FILE_DESCRIPTOR_SET)

@@ -3,39 +3,19 @@
 
 use axum::Json;
 use axum::extract::State;
-use provenance_core::finding::RuleInfo;
-use serde::Serialize;
+use provenance_core::snippet::CapabilitiesResponse;
 
+use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DetectorView {
-    pub name: String,
-    pub engine: String,
-    pub version: String,
-    pub rulepack_sha256: String,
-    pub rules: Vec<RuleInfo>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CapabilitiesResponse {
-    pub detectors: Vec<DetectorView>,
-}
-
 /// The detectors this server runs.
-#[utoipa::path(get, path = "/v1/detectors/capabilities", tag = "detectors", responses((status = 200, body = CapabilitiesResponse)))]
-pub async fn capabilities(State(state): State<AppState>) -> Json<CapabilitiesResponse> {
-    let detectors = state
-        .detectors
-        .capabilities()
-        .into_iter()
-        .map(|c| DetectorView {
-            name: c.name.clone(),
-            engine: c.engine.clone(),
-            version: c.version.clone(),
-            rulepack_sha256: c.rulepack_sha256.clone(),
-            rules: c.rules.clone(),
-        })
-        .collect();
-    Json(CapabilitiesResponse { detectors })
+#[utoipa::path(
+    get, path = "/v1/detectors/capabilities", tag = "detectors",
+    responses(
+        (status = 200, body = CapabilitiesResponse),
+        (status = 503, description = "The detection worker is unreachable (`PROVENANCE_WORKER_GRPC_URL`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn capabilities(State(state): State<AppState>) -> ApiResult<Json<CapabilitiesResponse>> {
+    Ok(Json(state.detection.capabilities().await?))
 }

@@ -24,6 +24,7 @@ mod sources;
 mod wire;
 pub use snippet::{
     DetectRequest, DetectSubmission, MAX_DETECT_BODY_BYTES, MAX_DETECT_CONTENT_BYTES, parse_detect_request,
+    read_detect_request, validate_detect_request,
 };
 pub use wire::{
     IngestLimits, PrNumber, ProvenanceData, SubmitAnalysisRequest, WireAttribution, WireAttributionSource,

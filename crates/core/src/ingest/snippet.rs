@@ -55,6 +55,12 @@ pub struct DetectSubmission {
 
 /// Parse and validate a `POST /v1/detect` body.
 pub fn parse_detect_request(body: &[u8]) -> Result<DetectSubmission, IngestError> {
+    validate_detect_request(read_detect_request(body)?)
+}
+
+/// Read a `POST /v1/detect` body as JSON, not yet validated: malformed JSON, a field of the wrong
+/// type or a body over [`MAX_DETECT_BODY_BYTES`] are refused here.
+pub fn read_detect_request(body: &[u8]) -> Result<DetectRequest, IngestError> {
     if body.len() > MAX_DETECT_BODY_BYTES {
         return Err(IngestError::TooLarge {
             limit: "max_detect_body_bytes",
@@ -72,10 +78,12 @@ pub fn parse_detect_request(body: &[u8]) -> Result<DetectSubmission, IngestError
         }
     })?;
     de.end().map_err(|e| IngestError::Malformed(FieldError::new("", format!("invalid JSON: {e}"))))?;
-    validate(request)
+    Ok(request)
 }
 
-fn validate(request: DetectRequest) -> Result<DetectSubmission, IngestError> {
+/// Validate a detection request, however it arrived (JSON or protobuf), into the lines the
+/// detectors take. Every invalid field is named by its JSON pointer.
+pub fn validate_detect_request(request: DetectRequest) -> Result<DetectSubmission, IngestError> {
     if request.content.len() > MAX_DETECT_CONTENT_BYTES {
         return Err(IngestError::TooLarge {
             limit: "max_detect_content_bytes",

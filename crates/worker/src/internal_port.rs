@@ -1,0 +1,24 @@
+//! The worker's internal port (`PROVENANCE_WORKER__HEALTH_LISTEN`): `/health/*` and `/metrics`,
+//! and on the same listener, over HTTP/2 without TLS, the gRPC `DetectorService` the API calls
+//! when `PROVENANCE_WORKER_GRPC_URL` is set, with `grpc.health.v1` reporting it. It has no
+//! authentication: keep the port inside the cluster, like `/metrics`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use provenance_detect::grpc::DetectorGrpc;
+use provenance_detect::{DetectorSet, SnippetScanner};
+use provenance_proto::v1::detector_service_server::DetectorServiceServer;
+use provenance_store::health::Probe;
+use tonic::service::Routes;
+
+/// Everything the internal port serves; `detectors` are the ones the pipeline runs.
+pub async fn router(probes: Vec<Arc<dyn Probe>>, detectors: Arc<DetectorSet>) -> Router {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<DetectorServiceServer<DetectorGrpc>>().await;
+    // Built on the health router rather than `Routes::new`, so other paths keep axum's plain 404.
+    Routes::from(crate::health::router(probes))
+        .add_service(DetectorGrpc::new(SnippetScanner::new(detectors)).into_server())
+        .add_service(health_service)
+        .into_axum_router()
+}
