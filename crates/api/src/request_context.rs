@@ -1,10 +1,13 @@
 //! Per-request context: the `X-Request-Id` (echoed from the client when sane, else generated),
-//! set on every response, carried by the tracing span, and readable by the error renderer.
+//! set on every response, carried by the tracing span, and readable by the error renderer; and
+//! the W3C trace context of the caller (`traceparent`/`tracestate` headers, which are gRPC
+//! metadata too), which the request span continues.
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use provenance_store::trace_context;
 use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -39,7 +42,16 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
     let header = HeaderValue::from_str(&request_id).expect("request ids are visible ASCII");
     request.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
     let ctx = RequestContext { request_id: request_id.clone(), path: request.uri().path().to_string() };
-    let span = tracing::info_span!("request", method = %request.method(), path = %ctx.path, request_id = %request_id);
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %ctx.path,
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+    );
+    // A missing or malformed `traceparent` starts a trace here instead.
+    trace_context::set_parent_from_headers(&span, request.headers());
+    trace_context::record_trace_id(&span);
     let mut response = CONTEXT.scope(ctx, next.run(request)).instrument(span).await;
     response.headers_mut().insert(REQUEST_ID_HEADER, header);
     response

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use provenance_cli::settings::{Overrides, Settings};
 use provenance_cli::{api_keys, attest, embedded, keys, scan, submit, verify};
-use provenance_store::process::{init_logging, shutdown_signal};
+use provenance_store::process::shutdown_signal;
 
 /// mimalloc: the services allocate per request and per job, and glibc malloc was a fifth of
 /// their CPU time in the round-trip benchmark.
@@ -90,9 +90,10 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         Command::Serve { data_dir, listen, grpc_listen, config } => {
             let overrides = Overrides { data_dir, http_listen: listen, grpc_listen };
             let settings = Settings::load(config.as_deref(), &overrides).map_err(|e| anyhow::anyhow!(e))?;
-            init_logging(settings.log_format);
-            serve(settings).await?;
-            Ok(0)
+            let telemetry = provenance_store::telemetry::init("provenance", &settings)?;
+            let served = serve(settings).await;
+            telemetry.shutdown().await;
+            served.map(|()| 0)
         }
         Command::Submit(args) => Ok(submit::run(args).await? as u8),
         Command::Verify(args) => verify::run(args).await.map(|()| 0),

@@ -19,6 +19,8 @@ pub mod relay;
 pub mod repository;
 mod row_codec;
 pub mod sqlite;
+pub mod telemetry;
+pub mod trace_context;
 
 pub use error::{StoreError, StoreResult};
 pub use outbox::{OutboxMessage, OutboxRow, topics};

@@ -11,7 +11,8 @@ pub mod topics {
     pub const WEBHOOK_DELIVERIES: &str = "webhook.deliveries";
 }
 
-/// A message to write in the outbox within a state-changing transaction.
+/// A message to write in the outbox within a state-changing transaction. The row also keeps the
+/// `traceparent` of the span it is written in ([`crate::trace_context::current_traceparent`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub topic: String,
@@ -31,4 +32,7 @@ pub struct OutboxRow {
     /// How many times this row has been claimed, this claim included.
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the span that wrote the row (the request or job that caused the
+    /// message), so its consumer continues that trace.
+    pub traceparent: Option<String>,
 }

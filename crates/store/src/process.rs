@@ -1,27 +1,13 @@
 //! Process plumbing shared by the three binaries (`provenance`, `provenance-api`,
-//! `provenance-worker`): log setup, the Prometheus recorder, the shutdown signal, and the
-//! one-shot `migrate` and `healthcheck` commands of the service binaries.
+//! `provenance-worker`): logs and traces (set up by [`crate::telemetry`]), the Prometheus
+//! recorder, the shutdown signal, and the one-shot `migrate` and `healthcheck` commands of the
+//! service binaries.
 
-use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogFormat, Settings};
-
-/// Human-readable text on a terminal, JSON lines otherwise (or as configured); `RUST_LOG`
-/// filters. A second call keeps the first subscriber.
-pub fn init_logging(format: Option<LogFormat>) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,lapin=warn,amq_protocol=warn"));
-    let format = format.unwrap_or(if std::io::stderr().is_terminal() { LogFormat::Text } else { LogFormat::Json });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-}
+use crate::config::Settings;
 
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -71,9 +57,10 @@ fn valid(name: &str, settings: Result<Settings, Box<figment::Error>>) -> Result<
     })
 }
 
-/// The `main` of a service binary: report a bad configuration (exit 2), set up logs, run
-/// `service` until SIGTERM/SIGINT cancels the token it is given, and map its result to an exit
-/// code (errors are printed with their causes; exit 1).
+/// The `main` of a service binary: report a bad configuration (exit 2), set up logs and traces
+/// (service name `name`), run `service` until SIGTERM/SIGINT cancels the token it is given,
+/// export the last spans, and map its result to an exit code (errors are printed with their
+/// causes; exit 1).
 pub async fn run_service<F, Fut, E>(
     name: &str,
     settings: Result<Settings, Box<figment::Error>>,
@@ -88,7 +75,13 @@ where
         Ok(s) => s,
         Err(code) => return code,
     };
-    init_logging(settings.log_format);
+    let telemetry = match crate::telemetry::init(name, &settings) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{name}: invalid configuration: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -96,7 +89,9 @@ where
         tracing::info!("shutting down: finishing in-flight work");
         signal.cancel();
     });
-    match service(settings, shutdown).await {
+    let result = service(settings, shutdown).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{name}: {e:#}");

@@ -26,6 +26,8 @@ pub struct Delivery {
     pub payload: Vec<u8>,
     /// Deliveries of this job so far, this one included.
     pub attempts: u32,
+    /// The W3C `traceparent` of the request or job that caused this one: its span's parent.
+    pub traceparent: Option<String>,
 }
 
 #[async_trait]
@@ -105,6 +107,7 @@ impl JobQueue for EmbeddedQueue {
                     key: row.key,
                     payload: row.payload,
                     attempts: row.attempts,
+                    traceparent: row.traceparent,
                 });
             }
             let sleep = self.next_sleep();

@@ -93,6 +93,7 @@ fn row(topic: &str, key: &str, payload: &[u8]) -> OutboxRow {
         payload: payload.to_vec(),
         attempts: 1,
         created_at: Utc::now(),
+        traceparent: None,
     }
 }
 
@@ -179,19 +180,27 @@ async fn publish_with_confirm_then_receive_and_ack() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs services: RabbitMQ"]
-async fn traceparent_travels_in_a_header() {
+async fn the_rows_traceparent_travels_in_a_header_to_the_delivery() {
     let f = fixture().await;
     let publisher = f.connection.publisher();
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    publisher.publish_traced(&row(JOBS, "job-t", b"x"), Some(traceparent)).await.expect("confirmed");
+    let traced = OutboxRow { traceparent: Some(traceparent.into()), ..row(JOBS, "job-t", b"x") };
+    Publisher::publish(&publisher, &traced).await.expect("confirmed");
     let queue = f.connection.queue(JOBS);
     let d = receive(&queue).await;
+    assert_eq!(d.traceparent.as_deref(), Some(traceparent));
     assert_eq!(queue.traceparent(&d).as_deref(), Some(traceparent));
     // A retried copy keeps it.
     queue.retry(&d, Duration::from_secs(1), "transient").await.expect("retry");
     let again = receive(&queue).await;
-    assert_eq!(queue.traceparent(&again).as_deref(), Some(traceparent));
+    assert_eq!(again.traceparent.as_deref(), Some(traceparent));
     queue.ack(&again).await.expect("ack");
+
+    // A row written outside any trace goes without one.
+    Publisher::publish(&publisher, &row(JOBS, "job-u", b"y")).await.expect("confirmed");
+    let untraced = receive(&queue).await;
+    assert_eq!(untraced.traceparent, None);
+    queue.ack(&untraced).await.expect("ack");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ use provenance_core::{AnalysisError, AnalysisId};
 use provenance_proto::v1::AnalysisJob;
 use provenance_store::config::WorkerSettings;
 use provenance_store::queue::{Delivery, JobQueue};
+use provenance_store::trace_context;
 use provenance_store::{Store, StoreError, WebhookEvent};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -70,7 +71,10 @@ impl Worker {
             self.ack(&delivery).await;
             return;
         };
-        let span = tracing::info_span!("job", analysis_id = %id, attempt = delivery.attempts);
+        let span = job_span(
+            tracing::info_span!("job", analysis_id = %id, attempt = delivery.attempts, trace_id = tracing::field::Empty),
+            &delivery,
+        );
         self.process(delivery, id).instrument(span).await;
     }
 
@@ -177,6 +181,16 @@ impl Worker {
             tracing::warn!(error = %e, "scheduling the retry failed; the lease expiry will redeliver the job");
         }
     }
+}
+
+/// `span` (declaring an empty `trace_id` field) as a child of the span that queued the job, so
+/// one trace runs from the request through the queue to here; its logs carry the trace id.
+pub(crate) fn job_span(span: tracing::Span, delivery: &Delivery) -> tracing::Span {
+    if let Some(traceparent) = &delivery.traceparent {
+        trace_context::set_parent_from(&span, traceparent);
+    }
+    trace_context::record_trace_id(&span);
+    span
 }
 
 fn job_analysis_id(delivery: &Delivery) -> Option<AnalysisId> {

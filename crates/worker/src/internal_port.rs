@@ -6,11 +6,17 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
 use provenance_detect::grpc::DetectorGrpc;
+use provenance_detect::grpc::REQUEST_ID_METADATA;
 use provenance_detect::{DetectorSet, SnippetScanner};
 use provenance_proto::v1::detector_service_server::DetectorServiceServer;
 use provenance_store::health::Probe;
+use provenance_store::trace_context;
 use tonic::service::Routes;
+use tracing::Instrument;
 
 /// Everything the internal port serves; `detectors` are the ones the pipeline runs.
 pub async fn router(probes: Vec<Arc<dyn Probe>>, detectors: Arc<DetectorSet>) -> Router {
@@ -21,4 +27,20 @@ pub async fn router(probes: Vec<Arc<dyn Probe>>, detectors: Arc<DetectorSet>) ->
         .add_service(DetectorGrpc::new(SnippetScanner::new(detectors)).into_server())
         .add_service(health_service)
         .into_axum_router()
+        .layer(axum::middleware::from_fn(traced))
+}
+
+/// Each call gets a span that continues the caller's trace (the API sends `traceparent`) and
+/// carries its request id.
+async fn traced(request: Request, next: Next) -> Response {
+    let request_id = request.headers().get(REQUEST_ID_METADATA).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let span = tracing::info_span!(
+        "internal",
+        path = %request.uri().path(),
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+    );
+    trace_context::set_parent_from_headers(&span, request.headers());
+    trace_context::record_trace_id(&span);
+    next.run(request).instrument(span).await
 }

@@ -17,11 +17,13 @@ use provenance_core::webhooks::{
 };
 use provenance_core::{MessageId, WebhookEndpointId};
 use provenance_store::queue::{Delivery, JobQueue};
+use provenance_store::trace_context;
 use provenance_store::{AttemptEffect, DeliveryClaim, DeliveryStatus, DeliveryTarget, Store, WebhookAttemptRecord};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// A receiver has this long to answer (SPEC §6).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -109,8 +111,15 @@ impl Deliverer {
                 Ok(delivery) => {
                     let this = Arc::clone(&this);
                     metrics::gauge!("provenance_webhook_deliveries_in_flight").increment(1.0);
+                    let span = tracing::info_span!(
+                        "webhook.delivery",
+                        key = %delivery.key,
+                        attempt = delivery.attempts,
+                        trace_id = tracing::field::Empty,
+                    );
+                    let span = crate::consumer::job_span(span, &delivery);
                     in_flight.spawn(async move {
-                        this.handle(delivery).await;
+                        this.handle(delivery).instrument(span).await;
                         drop(permit);
                         metrics::gauge!("provenance_webhook_deliveries_in_flight").decrement(1.0);
                     });
@@ -301,6 +310,11 @@ impl Deliverer {
         for (name, value) in signed.pairs() {
             request = request.header(name, value);
         }
+        // The receiver may continue our trace (unknown headers are ignored by Standard Webhooks
+        // receivers); it names this delivery's span.
+        let mut trace = reqwest::header::HeaderMap::new();
+        trace_context::inject_headers(&tracing::Span::current(), &mut trace);
+        request = request.headers(trace);
         let response = request.body(target.payload.clone()).send().await.map_err(describe)?;
         let status = response.status().as_u16();
         let retry_after =

@@ -69,10 +69,7 @@ impl Detection {
         match self {
             Self::Local(scanner) => scanner.detect(request).await.map_err(from_scan_error),
             Self::Remote(worker) => {
-                let mut call = tonic::Request::new(v1::DetectRequest::from(request));
-                if let Some(id) = crate::request_context::current().and_then(|c| c.request_id.parse().ok()) {
-                    call.metadata_mut().insert(REQUEST_ID_METADATA, id);
-                }
+                let call = outgoing(v1::DetectRequest::from(request));
                 let answer = worker.client.clone().detect(call).await.map_err(|s| worker.error(s))?;
                 DetectResponse::try_from(answer.into_inner()).map_err(|e| {
                     ApiError::Internal(format!("the worker at {} answered an invalid Detect: {e}", worker.url))
@@ -89,7 +86,7 @@ impl Detection {
                 let answer = worker
                     .client
                     .clone()
-                    .capabilities(v1::CapabilitiesRequest {})
+                    .capabilities(outgoing(v1::CapabilitiesRequest {}))
                     .await
                     .map_err(|s| worker.error(s))?;
                 CapabilitiesResponse::try_from(answer.into_inner()).map_err(|e| {
@@ -145,4 +142,17 @@ impl WorkerDetectors {
             )),
         }
     }
+}
+
+/// A call to the worker carrying the request id and the W3C trace context of the request being
+/// handled, so the worker's span joins its trace.
+fn outgoing<T>(message: T) -> tonic::Request<T> {
+    let mut headers = http::HeaderMap::new();
+    provenance_store::trace_context::inject_headers(&tracing::Span::current(), &mut headers);
+    if let Some(id) = crate::request_context::current().and_then(|c| c.request_id.parse().ok()) {
+        headers.insert(REQUEST_ID_METADATA, id);
+    }
+    let mut call = tonic::Request::new(message);
+    *call.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+    call
 }

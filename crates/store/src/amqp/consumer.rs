@@ -125,11 +125,7 @@ impl Inner {
     fn traceparent(&self, delivery: &Delivery) -> Option<String> {
         let tag = u64::try_from(delivery.id).ok()?;
         let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        match in_flight.get(&(delivery.generation, tag))?.inner().get(headers::TRACEPARENT)? {
-            AMQPValue::LongString(s) => Some(s.to_string()),
-            AMQPValue::ShortString(s) => Some(s.to_string()),
-            _ => None,
-        }
+        string_header(in_flight.get(&(delivery.generation, tag))?, headers::TRACEPARENT)
     }
 
     async fn next_delivery(self: &Arc<Self>) -> Result<Delivery, AmqpError> {
@@ -276,6 +272,7 @@ impl Inner {
         let attempts = u32::try_from(prior.saturating_add(returned).saturating_add(1)).unwrap_or(u32::MAX);
         let key = delivery.properties.message_id().as_ref().map(|k| k.to_string()).unwrap_or_default();
         let tag = delivery.delivery_tag;
+        let traceparent = string_header(&table, headers::TRACEPARENT);
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert((cc.epoch, tag), table);
         Some(Delivery {
             id: i64::try_from(tag).unwrap_or(i64::MAX),
@@ -283,6 +280,7 @@ impl Inner {
             key,
             payload: delivery.data,
             attempts,
+            traceparent,
         })
     }
 
@@ -428,6 +426,14 @@ fn copy_headers(table: &FieldTable) -> FieldTable {
         }
     }
     copy
+}
+
+fn string_header(table: &FieldTable, name: &str) -> Option<String> {
+    match table.inner().get(name)? {
+        AMQPValue::LongString(s) => Some(s.to_string()),
+        AMQPValue::ShortString(s) => Some(s.to_string()),
+        _ => None,
+    }
 }
 
 fn int_header(table: &FieldTable, name: &str) -> Option<i64> {

@@ -100,8 +100,8 @@ impl AmqpPublisher {
         Self { confirms: ConfirmChannel::new(connection.clone()), connection }
     }
 
-    /// [`Publisher::publish`] with the W3C `traceparent` of the request that caused the row, carried
-    /// as a message header.
+    /// Publish `row` with `traceparent` (the W3C trace context of the request that caused it) as
+    /// a message header, in place of the row's own.
     pub async fn publish_traced(&self, row: &OutboxRow, traceparent: Option<&str>) -> Result<(), AmqpError> {
         let topology = self.connection.topology();
         if !topology.has_topic(&row.topic) {
@@ -119,8 +119,9 @@ impl AmqpPublisher {
 
 #[async_trait]
 impl Publisher for AmqpPublisher {
+    /// With the row's `traceparent` header, so the consumer continues the trace that wrote it.
     async fn publish(&self, row: &OutboxRow) -> Result<(), PublishError> {
-        self.publish_traced(row, None).await.map_err(|e| PublishError(e.to_string()))
+        self.publish_traced(row, row.traceparent.as_deref()).await.map_err(|e| PublishError(e.to_string()))
     }
 }
 

@@ -239,7 +239,7 @@ impl GovernanceRepository for PostgresStore {
             } else {
                 let sql = format!(
                     "WITH {} SELECT count(*) FROM queued",
-                    super::webhooks::emit_events_ctes("$1::text", 2, "$5")
+                    super::webhooks::emit_events_ctes("$1::text", 2, "$5", "$6")
                 );
                 let (types, ids, payloads) = super::webhooks::event_columns(events);
                 sqlx::query_scalar::<_, i64>(&sql)
@@ -248,6 +248,7 @@ impl GovernanceRepository for PostgresStore {
                     .bind(ids)
                     .bind(payloads)
                     .bind(ts(s.created_at))
+                    .bind(crate::trace_context::current_traceparent())
                     .fetch_one(&mut *tx)
                     .await?
             };

@@ -20,34 +20,35 @@ impl OutboxRepository for PostgresStore {
     async fn claim_outbox(&self, topic: &str, lease: Duration) -> StoreResult<Option<OutboxRow>> {
         // One statement: the pick (skipping rows another claimer has locked this instant) and the
         // lease commit together.
-        let row: Option<(i64, String, String, Vec<u8>, i64, DateTime<Utc>)> = sqlx::query_as(
+        let row: Option<(i64, String, String, Vec<u8>, i64, DateTime<Utc>, Option<String>)> = sqlx::query_as(
             "UPDATE outbox SET locked_until = now() + $2 * interval '1 microsecond', attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox \
                          WHERE topic = $1 AND available_at <= now() \
                            AND (locked_until IS NULL OR locked_until <= now()) \
                          ORDER BY available_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, topic, key, payload, attempts, created_at",
+             RETURNING id, topic, key, payload, attempts, created_at, traceparent",
         )
         .bind(topic)
         .bind(micros(lease))
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, topic, key, payload, attempts, created_at)) = row else { return Ok(None) };
+        let Some((id, topic, key, payload, attempts, created_at, traceparent)) = row else { return Ok(None) };
         // Pass the baton: another waiting consumer of this process tries the next row rather than
         // waiting for its poll interval. It finds nothing at worst, and then waits again.
         self.notify_outbox();
-        Ok(Some(OutboxRow { id, topic, key, payload, attempts: to_u32("attempts", attempts)?, created_at }))
+        let attempts = to_u32("attempts", attempts)?;
+        Ok(Some(OutboxRow { id, topic, key, payload, attempts, created_at, traceparent }))
     }
 
     /// One statement for the whole batch, like `claim_outbox`.
     async fn claim_outbox_batch(&self, topic: &str, lease: Duration, limit: u32) -> StoreResult<Vec<OutboxRow>> {
-        let rows: Vec<(i64, String, String, Vec<u8>, i64, DateTime<Utc>)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, Vec<u8>, i64, DateTime<Utc>, Option<String>)> = sqlx::query_as(
             "UPDATE outbox SET locked_until = now() + $2 * interval '1 microsecond', attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \
                           WHERE topic = $1 AND available_at <= now() \
                             AND (locked_until IS NULL OR locked_until <= now()) \
                           ORDER BY available_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, topic, key, payload, attempts, created_at",
+             RETURNING id, topic, key, payload, attempts, created_at, traceparent",
         )
         .bind(topic)
         .bind(micros(lease))
@@ -59,8 +60,9 @@ impl OutboxRepository for PostgresStore {
         }
         let mut rows = rows
             .into_iter()
-            .map(|(id, topic, key, payload, attempts, created_at)| {
-                Ok(OutboxRow { id, topic, key, payload, attempts: to_u32("attempts", attempts)?, created_at })
+            .map(|(id, topic, key, payload, attempts, created_at, traceparent)| {
+                let attempts = to_u32("attempts", attempts)?;
+                Ok(OutboxRow { id, topic, key, payload, attempts, created_at, traceparent })
             })
             .collect::<StoreResult<Vec<_>>>()?;
         // RETURNING has no order; ids are insertion order.

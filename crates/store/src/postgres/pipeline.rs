@@ -14,6 +14,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{AnalysisResult, JobInput, JobStart, PipelineRepository, WebhookEvent, mark_started};
+use crate::trace_context::current_traceparent;
 
 #[async_trait]
 impl PipelineRepository for PostgresStore {
@@ -157,7 +158,7 @@ impl PipelineRepository for PostgresStore {
                  start_column, end_column, snippet, fingerprint, attribution, engine, status, suppression, seq) \
              ), {events} \
              SELECT settled.id, (SELECT count(*) FROM queued) FROM settled, LATERAL pg_notify($13, settled.id)",
-            events = super::webhooks::emit_events_ctes("(SELECT tenant_id FROM settled)", 31, "$4"),
+            events = super::webhooks::emit_events_ctes("(SELECT tenant_id FROM settled)", 31, "$4", "$34"),
         );
         let (event_types, message_ids, payloads) = super::webhooks::event_columns(&result.events);
         let settled: Option<(String, i64)> = sqlx::query_as(&sql)
@@ -194,6 +195,7 @@ impl PipelineRepository for PostgresStore {
             .bind(event_types)
             .bind(message_ids)
             .bind(payloads)
+            .bind(current_traceparent())
             .fetch_optional(&self.pool)
             .await?;
         if let Some((_, queued)) = settled {
@@ -231,7 +233,7 @@ impl PipelineRepository for PostgresStore {
                  updated_at = $3 WHERE id = $4 AND status IN ('queued', 'running') RETURNING id, tenant_id \
              ), {events} \
              SELECT failed.id, (SELECT count(*) FROM queued) FROM failed, LATERAL pg_notify($5, failed.id)",
-            events = super::webhooks::emit_events_ctes("(SELECT tenant_id FROM failed)", 6, "$3"),
+            events = super::webhooks::emit_events_ctes("(SELECT tenant_id FROM failed)", 6, "$3", "$9"),
         );
         let (event_types, message_ids, payloads) = super::webhooks::event_columns(events);
         let failed: Option<(String, i64)> = sqlx::query_as(&sql)
@@ -243,6 +245,7 @@ impl PipelineRepository for PostgresStore {
             .bind(event_types)
             .bind(message_ids)
             .bind(payloads)
+            .bind(current_traceparent())
             .fetch_optional(&self.pool)
             .await?;
         if failed.as_ref().is_some_and(|(_, queued)| *queued > 0) {

@@ -22,6 +22,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{IdempotencyKey, Submitted};
+use crate::trace_context::current_traceparent;
 
 /// How long an `Idempotency-Key` is remembered.
 const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -223,8 +224,8 @@ async fn insert_submission(
              SELECT a.id, u.seq - 1, u.path, u.content \
              FROM a, UNNEST($16::text[], $17::text[]) WITH ORDINALITY AS u (path, content, seq) \
          ), job AS ( \
-             INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
-             SELECT $18, $19, $20, 0, now(), now() FROM a ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING \
+             INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
+             SELECT $18, $19, $20, 0, now(), now(), $21 FROM a ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING \
          ) \
          SELECT {ANALYSIS_COLUMNS} FROM a"
     );
@@ -249,22 +250,25 @@ async fn insert_submission(
         .bind(&job.topic)
         .bind(&job.key)
         .bind(job.payload.as_slice())
+        .bind(current_traceparent())
         .fetch_optional(conn)
         .await?
         .map(Analysis::try_from)
         .transpose()
 }
 
-/// The job's outbox row, due now (by the database clock, which every lease is measured with). A
-/// second message with the same `(topic, key)` is the same message and is dropped.
+/// The job's outbox row, due now (by the database clock, which every lease is measured with),
+/// with the `traceparent` of the current span. A second message with the same `(topic, key)` is
+/// the same message and is dropped.
 pub(super) async fn insert_outbox(conn: &mut PgConnection, job: &OutboxMessage) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
-         VALUES ($1, $2, $3, 0, now(), now()) ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING",
+        "INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
+         VALUES ($1, $2, $3, 0, now(), now(), $4) ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING",
     )
     .bind(&job.topic)
     .bind(&job.key)
     .bind(job.payload.as_slice())
+    .bind(current_traceparent())
     .execute(conn)
     .await?;
     Ok(())

@@ -13,6 +13,7 @@ use crate::repository::{
     WebhookEndpointRecord, WebhookEvent, WebhookRepository,
 };
 use crate::row_codec::{corrupt, from_json, message_record, parse_id, to_i64, to_json, to_u32, to_u64};
+use crate::trace_context::current_traceparent;
 
 const ENDPOINT_COLUMNS: &str = "e.id, e.tenant_id, e.url, e.description, e.event_types, e.headers, e.enabled, e.secret, \
      e.previous_secret, e.previous_secret_expires_at, e.retry_schedule, e.disabled_reason, e.failing_since, \
@@ -20,15 +21,22 @@ const ENDPOINT_COLUMNS: &str = "e.id, e.tenant_id, e.url, e.description, e.event
 
 /// The data-modifying CTEs that turn events into messages, deliveries and outbox rows, for the
 /// tenant named by `tenant_sql` (an expression over the CTEs before), with the event arrays and
-/// the time in parameters `$first` (types), `$first+1` (message ids), `$first+2` (payloads) and
-/// `at` (a parameter reference). Ends with a CTE `queued` (one row per delivery queued).
-pub(super) fn emit_events_ctes(tenant_sql: &str, first: usize, at: &str) -> String {
-    emit_events_ctes_except(tenant_sql, first, at, "NULL")
+/// the time in parameters `$first` (types), `$first+1` (message ids), `$first+2` (payloads), `at`
+/// and `traceparent` (parameter references; bind [`current_traceparent`] to the latter). Ends
+/// with a CTE `queued` (one row per delivery queued).
+pub(super) fn emit_events_ctes(tenant_sql: &str, first: usize, at: &str, traceparent: &str) -> String {
+    emit_events_ctes_except(tenant_sql, first, at, traceparent, "NULL")
 }
 
 /// [`emit_events_ctes`], leaving out the endpoint `except_sql` names (the one an event is about:
 /// it is not told of its own exhausted message).
-pub(super) fn emit_events_ctes_except(tenant_sql: &str, first: usize, at: &str, except_sql: &str) -> String {
+pub(super) fn emit_events_ctes_except(
+    tenant_sql: &str,
+    first: usize,
+    at: &str,
+    traceparent: &str,
+    except_sql: &str,
+) -> String {
     let (types, ids, payloads) = (first, first + 1, first + 2);
     format!(
         "events AS ( \
@@ -47,9 +55,10 @@ pub(super) fn emit_events_ctes_except(tenant_sql: &str, first: usize, at: &str, 
              INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, next_attempt_at, created_at) \
              SELECT message_id, endpoint_id, 'pending', 0, {at}, {at} FROM subscribers \
          ), queued AS ( \
-             INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+             INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
              SELECT '{WEBHOOK_DELIVERIES}', s.message_id || ':' || s.endpoint_id, \
-             convert_to(s.message_id || ':' || s.endpoint_id, 'UTF8'), 0, now(), now() FROM subscribers s \
+             convert_to(s.message_id || ':' || s.endpoint_id, 'UTF8'), 0, now(), now(), {traceparent}::text \
+             FROM subscribers s \
              ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
          )"
     )
@@ -68,7 +77,7 @@ async fn queue_for_endpoint_tenant(
     }
     let sql = format!(
         "WITH {} SELECT count(*) FROM queued",
-        emit_events_ctes_except("(SELECT tenant_id FROM webhook_endpoints WHERE id = $1)", 2, "$5", "$1")
+        emit_events_ctes_except("(SELECT tenant_id FROM webhook_endpoints WHERE id = $1)", 2, "$5", "$6", "$1")
     );
     let (types, ids, payloads) = event_columns(events);
     Ok(sqlx::query_scalar::<_, i64>(&sql)
@@ -77,6 +86,7 @@ async fn queue_for_endpoint_tenant(
         .bind(ids)
         .bind(payloads)
         .bind(ts(at))
+        .bind(current_traceparent())
         .fetch_one(tx)
         .await?)
 }
@@ -279,7 +289,7 @@ impl WebhookRepository for PostgresStore {
         if events.is_empty() {
             return Ok(0);
         }
-        let sql = format!("WITH {} SELECT count(*) FROM queued", emit_events_ctes("$1::text", 2, "$5"));
+        let sql = format!("WITH {} SELECT count(*) FROM queued", emit_events_ctes("$1::text", 2, "$5", "$6"));
         let (types, ids, payloads) = event_columns(events);
         let queued: i64 = sqlx::query_scalar(&sql)
             .bind(tenant.as_str())
@@ -287,6 +297,7 @@ impl WebhookRepository for PostgresStore {
             .bind(ids)
             .bind(payloads)
             .bind(ts(at))
+            .bind(current_traceparent())
             .fetch_one(&self.pool)
             .await?;
         if queued > 0 {
@@ -312,9 +323,9 @@ impl WebhookRepository for PostgresStore {
                  INSERT INTO webhook_deliveries (message_id, endpoint_id, status, attempts, created_at) \
                  SELECT $3, id, 'pending', 0, $6 FROM target \
              ), queued AS ( \
-                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
-                 SELECT '{WEBHOOK_DELIVERIES}', $3 || ':' || id, convert_to($3 || ':' || id, 'UTF8'), 0, now(), now() \
-                 FROM target RETURNING 1 \
+                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
+                 SELECT '{WEBHOOK_DELIVERIES}', $3 || ':' || id, convert_to($3 || ':' || id, 'UTF8'), 0, now(), now(), \
+                 $7 FROM target RETURNING 1 \
              ) SELECT count(*) FROM queued"
         ))
         .bind(endpoint.as_str())
@@ -323,6 +334,7 @@ impl WebhookRepository for PostgresStore {
         .bind(&event.event_type)
         .bind(&event.payload)
         .bind(ts(at))
+        .bind(current_traceparent())
         .fetch_one(&self.pool)
         .await?;
         if queued > 0 {
@@ -345,9 +357,9 @@ impl WebhookRepository for PostgresStore {
                  UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, next_attempt_at = $7, claimed_until = NULL \
                  FROM picked p WHERE d.message_id = p.message_id AND d.endpoint_id = p.endpoint_id \
              ), queued AS ( \
-                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
                  SELECT '{WEBHOOK_DELIVERIES}', p.message_id || ':' || p.endpoint_id || ':replay:' || $6, \
-                 convert_to(p.message_id || ':' || p.endpoint_id, 'UTF8'), 0, now(), now() FROM picked p \
+                 convert_to(p.message_id || ':' || p.endpoint_id, 'UTF8'), 0, now(), now(), $8 FROM picked p \
                  ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
              ) SELECT count(*) FROM queued"
         ))
@@ -358,6 +370,7 @@ impl WebhookRepository for PostgresStore {
         .bind(f.only_failed)
         .bind(at.timestamp_millis().to_string())
         .bind(ts(at))
+        .bind(current_traceparent())
         .fetch_one(&self.pool)
         .await?;
         if queued > 0 {
@@ -461,9 +474,9 @@ impl WebhookRepository for PostgresStore {
                  UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM lost l \
                  WHERE d.message_id = l.message_id AND d.endpoint_id = l.endpoint_id \
              ), queued AS ( \
-                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) \
+                 INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
                  SELECT '{WEBHOOK_DELIVERIES}', l.message_id || ':' || l.endpoint_id || ':pump:' || $4, \
-                 convert_to(l.message_id || ':' || l.endpoint_id, 'UTF8'), 0, now(), now() FROM lost l \
+                 convert_to(l.message_id || ':' || l.endpoint_id, 'UTF8'), 0, now(), now(), $5 FROM lost l \
                  ON CONFLICT ON CONSTRAINT outbox_message DO NOTHING RETURNING 1 \
              ) SELECT count(*) FROM queued"
         ))
@@ -471,6 +484,7 @@ impl WebhookRepository for PostgresStore {
         .bind(ts(now))
         .bind(i64::from(limit))
         .bind(now.timestamp_millis().to_string())
+        .bind(current_traceparent())
         .fetch_one(&self.pool)
         .await?;
         if queued > 0 {

@@ -19,12 +19,12 @@ impl OutboxRepository for SqliteStore {
         let now = Utc::now();
         let now_text = to_text(now);
         // One statement, so the pick and the lease are atomic under SQLite's single writer.
-        let row: Option<(i64, String, String, Vec<u8>, i64, String)> = sqlx::query_as(
+        let row: Option<(i64, String, String, Vec<u8>, i64, String, Option<String>)> = sqlx::query_as(
             "UPDATE outbox SET locked_until = ?, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox \
                          WHERE topic = ? AND available_at <= ? AND (locked_until IS NULL OR locked_until <= ?) \
                          ORDER BY available_at, id LIMIT 1) \
-             RETURNING id, topic, key, payload, attempts, created_at",
+             RETURNING id, topic, key, payload, attempts, created_at, traceparent",
         )
         .bind(after(now, lease))
         .bind(topic)
@@ -32,7 +32,7 @@ impl OutboxRepository for SqliteStore {
         .bind(&now_text)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, topic, key, payload, attempts, created_at)) = row else { return Ok(None) };
+        let Some((id, topic, key, payload, attempts, created_at, traceparent)) = row else { return Ok(None) };
         // Pass the baton: another waiting consumer tries the next row rather than waiting for its
         // poll interval. It finds nothing at worst, and then waits again.
         self.notify_outbox();
@@ -43,6 +43,7 @@ impl OutboxRepository for SqliteStore {
             payload,
             attempts: to_u32("attempts", attempts)?,
             created_at: from_text(&created_at)?,
+            traceparent,
         }))
     }
 

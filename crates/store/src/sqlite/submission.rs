@@ -12,6 +12,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::line_chunks;
 use crate::outbox::OutboxMessage;
 use crate::repository::{IdempotencyKey, Submitted};
+use crate::trace_context::current_traceparent;
 
 /// How long an `Idempotency-Key` is remembered.
 const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -212,8 +213,8 @@ async fn insert_files(conn: &mut SqliteConnection, new: &NewAnalysis) -> StoreRe
     Ok(())
 }
 
-/// The job's outbox row, due now. A second message with the same `(topic, key)` is the same
-/// message and is dropped.
+/// The job's outbox row, due now, with the `traceparent` of the current span. A second message
+/// with the same `(topic, key)` is the same message and is dropped.
 pub(super) async fn insert_outbox(
     conn: &mut SqliteConnection,
     job: &OutboxMessage,
@@ -221,14 +222,15 @@ pub(super) async fn insert_outbox(
 ) -> StoreResult<()> {
     let now = to_text(now);
     sqlx::query(
-        "INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at) VALUES (?, ?, ?, 0, ?, ?) \
-         ON CONFLICT (topic, key) DO NOTHING",
+        "INSERT INTO outbox (topic, key, payload, attempts, available_at, created_at, traceparent) \
+         VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT (topic, key) DO NOTHING",
     )
     .bind(&job.topic)
     .bind(&job.key)
     .bind(job.payload.as_slice())
     .bind(&now)
     .bind(&now)
+    .bind(current_traceparent())
     .execute(conn)
     .await?;
     Ok(())

@@ -24,5 +24,6 @@ mod reads;
 mod recovery;
 mod scheduler;
 mod submission;
+mod trace;
 mod upgrades;
 mod webhooks;

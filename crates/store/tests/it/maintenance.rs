@@ -36,7 +36,8 @@ async fn an_empty_database_has_every_migration_pending_and_none_once_applied(db:
                 "0004_agent_registry",
                 "0005_governance",
                 "0006_webhooks",
-                "0007_scheduler"
+                "0007_scheduler",
+                "0008_outbox_trace"
             ]
         );
     }

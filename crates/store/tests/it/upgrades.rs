@@ -85,7 +85,8 @@ async fn an_sqlite_analysis_running_during_the_heartbeat_upgrade_is_recovered() 
             "0004_agent_registry",
             "0005_governance",
             "0006_webhooks",
-            "0007_scheduler"
+            "0007_scheduler",
+            "0008_outbox_trace"
         ]
     );
     let t = tenant(&*store).await;
@@ -99,7 +100,8 @@ async fn an_sqlite_analysis_running_during_the_heartbeat_upgrade_is_recovered() 
             "0004_agent_registry",
             "0005_governance",
             "0006_webhooks",
-            "0007_scheduler"
+            "0007_scheduler",
+            "0008_outbox_trace"
         ]
     );
     let job = |id: &AnalysisId, _: &TenantId| OutboxMessage {
@@ -173,7 +175,14 @@ async fn lines_stored_one_per_row_read_back_the_same_after_the_move_to_chunks(db
 
     assert_eq!(
         store.apply_migrations().await.unwrap(),
-        vec!["0003_line_chunks", "0004_agent_registry", "0005_governance", "0006_webhooks", "0007_scheduler"]
+        vec![
+            "0003_line_chunks",
+            "0004_agent_registry",
+            "0005_governance",
+            "0006_webhooks",
+            "0007_scheduler",
+            "0008_outbox_trace"
+        ]
     );
 
     let mut paged = Vec::new();

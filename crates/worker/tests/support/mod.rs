@@ -109,6 +109,13 @@ impl System {
     /// Start a `provenance-worker` process with this system's settings.
     pub fn spawn_worker(&mut self) -> usize {
         let s = &self.settings;
+        // The internal port: the one a test chose (to call the worker's DetectorService), else
+        // any free one.
+        let health = if s.worker.health_listen == Settings::default().worker.health_listen {
+            "127.0.0.1:0".to_string()
+        } else {
+            s.worker.health_listen.to_string()
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_provenance-worker"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -116,11 +123,15 @@ impl System {
             .env("PROVENANCE_DATABASE_URL", s.database_url.as_deref().unwrap())
             .env("PROVENANCE_AMQP_URL", s.amqp_url.as_deref().unwrap())
             .env("PROVENANCE_AMQP_PREFIX", &s.amqp_prefix)
-            .env("PROVENANCE_WORKER__HEALTH_LISTEN", "127.0.0.1:0")
+            .env("PROVENANCE_WORKER__HEALTH_LISTEN", health)
             .env("PROVENANCE_WORKER__LEASE_SECONDS", s.worker.lease_seconds.to_string())
             .env("PROVENANCE_WORKER__RETRY_BASE_MS", s.worker.retry_base_ms.to_string())
             .env("PROVENANCE_WEBHOOK_ALLOW_HOSTS", &s.webhook_allow_hosts)
             .env("PROVENANCE_LOG_FORMAT", "text")
+            .envs(s.otlp_endpoint.iter().flat_map(|endpoint| {
+                // Spans leave in batches every 200 ms rather than 5 s, so a test sees them soon.
+                [("PROVENANCE_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "200")]
+            }))
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
