@@ -189,7 +189,6 @@ async fn the_rows_traceparent_travels_in_a_header_to_the_delivery() {
     let queue = f.connection.queue(JOBS);
     let d = receive(&queue).await;
     assert_eq!(d.traceparent.as_deref(), Some(traceparent));
-    assert_eq!(queue.traceparent(&d).as_deref(), Some(traceparent));
     // A retried copy keeps it.
     queue.retry(&d, Duration::from_secs(1), "transient").await.expect("retry");
     let again = receive(&queue).await;

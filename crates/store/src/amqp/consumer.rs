@@ -114,20 +114,9 @@ impl AmqpQueue {
     pub async fn requeue(&self, delivery: &Delivery) -> Result<(), AmqpError> {
         self.inner.settle(delivery, Settle::Requeue).await
     }
-
-    /// The `traceparent` header of an unsettled delivery, if its message carried one.
-    pub fn traceparent(&self, delivery: &Delivery) -> Option<String> {
-        self.inner.traceparent(delivery)
-    }
 }
 
 impl Inner {
-    fn traceparent(&self, delivery: &Delivery) -> Option<String> {
-        let tag = u64::try_from(delivery.id).ok()?;
-        let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        string_header(in_flight.get(&(delivery.generation, tag))?, headers::TRACEPARENT)
-    }
-
     async fn next_delivery(self: &Arc<Self>) -> Result<Delivery, AmqpError> {
         loop {
             let cc = self.consumer_channel().await?;

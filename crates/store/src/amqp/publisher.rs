@@ -100,15 +100,15 @@ impl AmqpPublisher {
         Self { confirms: ConfirmChannel::new(connection.clone()), connection }
     }
 
-    /// Publish `row` with `traceparent` (the W3C trace context of the request that caused it) as
-    /// a message header, in place of the row's own.
-    pub async fn publish_traced(&self, row: &OutboxRow, traceparent: Option<&str>) -> Result<(), AmqpError> {
+    /// Publish `row` with its `traceparent` (the W3C trace context of the span that wrote it) as
+    /// a message header.
+    async fn publish_row(&self, row: &OutboxRow) -> Result<(), AmqpError> {
         let topology = self.connection.topology();
         if !topology.has_topic(&row.topic) {
             return Err(AmqpError::UnknownTopic(row.topic.clone()));
         }
         let mut table = FieldTable::default();
-        if let Some(traceparent) = traceparent {
+        if let Some(traceparent) = row.traceparent.as_deref() {
             table.insert(headers::TRACEPARENT.into(), AMQPValue::LongString(LongString::from(traceparent)));
         }
         let properties = message_properties(&row.key, &row.topic, table)?;
@@ -121,7 +121,7 @@ impl AmqpPublisher {
 impl Publisher for AmqpPublisher {
     /// With the row's `traceparent` header, so the consumer continues the trace that wrote it.
     async fn publish(&self, row: &OutboxRow) -> Result<(), PublishError> {
-        self.publish_traced(row, row.traceparent.as_deref()).await.map_err(|e| PublishError(e.to_string()))
+        self.publish_row(row).await.map_err(|e| PublishError(e.to_string()))
     }
 }
 
