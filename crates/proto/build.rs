@@ -1,8 +1,13 @@
 //! Generates the Rust types, gRPC clients and servers from `proto/` with a vendored `protoc`, so
-//! no system install is needed. The file descriptor set is kept for gRPC server reflection.
+//! no system install is needed (`PROTOC` overrides it, e.g. on musl hosts, where the vendored
+//! glibc binary cannot run). The file descriptor set is kept for gRPC server reflection.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    println!("cargo:rerun-if-env-changed=PROTOC");
+    let protoc = match std::env::var_os("PROTOC") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => protoc_bin_vendored::protoc_bin_path()?,
+    };
     let well_known = protoc_bin_vendored::include_path()?;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files =

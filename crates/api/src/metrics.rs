@@ -58,5 +58,6 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(depth) = state.store.outbox_depth(topics::ANALYSIS_JOBS).await {
         metrics::gauge!("provenance_queue_depth", "queue" => topics::ANALYSIS_JOBS).set(depth as f64);
     }
+    provenance_store::process::export_counters_at_zero(provenance_store::process::API_COUNTERS);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -1,5 +1,5 @@
 //! The `provenance` command-line tool: embedded `serve`, `submit`, `verify`, `scan`, `api-keys`,
-//! `keys` and `config`. `main.rs` only parses arguments and calls into these modules.
+//! `keys`, `smoke` and `config`. `main.rs` only parses arguments and calls into these modules.
 
 pub mod api_keys;
 pub mod attest;
@@ -8,5 +8,6 @@ pub mod embedded;
 pub mod keys;
 pub mod scan;
 pub mod settings;
+pub mod smoke;
 pub mod submit;
 pub mod verify;

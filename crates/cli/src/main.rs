@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use provenance_cli::settings::{Overrides, Settings};
-use provenance_cli::{api_keys, attest, embedded, keys, scan, submit, verify};
+use provenance_cli::{api_keys, attest, embedded, keys, scan, smoke, submit, verify};
 use provenance_store::process::shutdown_signal;
 
 /// mimalloc: the services allocate per request and per job, and glibc malloc was a fifth of
@@ -46,6 +46,9 @@ enum Command {
     Attest(attest::AttestArgs),
     /// Run the detectors on local files or a diff and print the findings (no server needed).
     Scan(scan::ScanArgs),
+    /// Check a deployment end to end (health, detect, analysis, decision, bundle, SARIF) and
+    /// print a JSON report with a root-cause hint; exit 0 only if every check passes.
+    Smoke(smoke::SmokeArgs),
     /// Manage API keys.
     ApiKeys(api_keys::ApiKeysArgs),
     /// Show or rotate the signing keys.
@@ -103,6 +106,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             eprintln!("error: {e:#}");
             2
         })),
+        Command::Smoke(args) => smoke::run(args).await,
         Command::ApiKeys(args) => api_keys::run(args).await.map(|()| 0),
         Command::Keys(args) => keys::run(args).map(|()| 0),
         Command::Migrate { data_dir, config } => {

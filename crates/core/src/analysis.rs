@@ -76,6 +76,17 @@ pub struct FileContent {
     pub content: String,
 }
 
+/// The metadata key that marks a synthetic analysis made by `provenance smoke`: `"smoke": true`.
+/// Such analyses are processed like any other, but they are left out of the business figures
+/// (submitted, decided, findings) and emit no webhook events, so a smoke test every few minutes
+/// against production neither skews what a team measures nor pages its receivers.
+pub const SMOKE_METADATA_KEY: &str = "smoke";
+
+/// Whether `metadata` marks a smoke-test analysis (see [`SMOKE_METADATA_KEY`]).
+pub fn is_smoke(metadata: &serde_json::Map<String, serde_json::Value>) -> bool {
+    metadata.get(SMOKE_METADATA_KEY).and_then(serde_json::Value::as_bool).unwrap_or(false)
+}
+
 /// A validated submission, ready to be stored with its outbox job in one transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAnalysis {

@@ -26,7 +26,9 @@ pub mod suppression;
 pub mod validation;
 pub mod webhooks;
 
-pub use analysis::{Analysis, AnalysisError, AnalysisStatus, FileContent, NewAnalysis, ReportMode};
+pub use analysis::{
+    Analysis, AnalysisError, AnalysisStatus, FileContent, NewAnalysis, ReportMode, SMOKE_METADATA_KEY, is_smoke,
+};
 pub use attribution::{Attribution, AttributionSource, Contributor};
 pub use decision::{Decision, Outcome};
 pub use finding::{Category, Detection, Finding, FindingStatus, Location, Severity};

@@ -146,6 +146,10 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Ed25519 private key (PKCS#8 PEM). Unset = generated into `<data_dir>/keys/`.
     pub signing_key_file: Option<PathBuf>,
+    /// The same key as PEM text, for platforms that pass secrets as variables (Railway, ECS
+    /// secrets); exclusive with `signing_key_file`.
+    #[serde(skip_serializing)]
+    pub signing_key_pem: Option<SecretString>,
     /// Create this admin API key at start if absent (`pvn_<id>_<secret>`).
     #[serde(skip_serializing)]
     pub bootstrap_admin_key: Option<SecretString>,
@@ -212,6 +216,7 @@ impl Default for Settings {
             amqp_prefix: String::new(),
             redis_url: None,
             signing_key_file: None,
+            signing_key_pem: None,
             bootstrap_admin_key: None,
             worker_grpc_url: None,
             webhook_allow_hosts: String::new(),
@@ -277,9 +282,14 @@ impl Settings {
     /// The signing keys: the configured key file, else the keyring of the data dir (created on
     /// first use).
     pub fn keyring(&self) -> Result<crate::keyring::Keyring, crate::keyring::KeyringError> {
-        match &self.signing_key_file {
-            Some(path) => crate::keyring::Keyring::load_file(path),
-            None => crate::keyring::Keyring::load_or_generate(&self.data_dir),
+        let pem = self.signing_key_pem.as_ref().map(|k| k.expose_secret()).filter(|k| !k.trim().is_empty());
+        match (&self.signing_key_file, pem) {
+            (Some(_), Some(_)) => Err(crate::keyring::KeyringError::Conflict(
+                "set PROVENANCE_SIGNING_KEY_FILE or PROVENANCE_SIGNING_KEY_PEM, not both",
+            )),
+            (Some(path), None) => crate::keyring::Keyring::load_file(path),
+            (None, Some(pem)) => crate::keyring::Keyring::from_pem(pem, "PROVENANCE_SIGNING_KEY_PEM"),
+            (None, None) => crate::keyring::Keyring::load_or_generate(&self.data_dir),
         }
     }
 
@@ -303,6 +313,9 @@ impl Settings {
             "(unset)"
         };
         text.push_str(&format!("# bootstrap_admin_key = {bootstrap}\n"));
+        if self.signing_key_pem.as_ref().is_some_and(|k| !k.expose_secret().trim().is_empty()) {
+            text.push_str("# signing_key_pem = \"[redacted]\"\n");
+        }
         text
     }
 }
@@ -382,5 +395,26 @@ mod tests {
         let text = s.redacted_toml();
         assert!(!text.contains("pvn_secret"));
         assert!(text.contains("[redacted]"));
+    }
+
+    #[test]
+    fn the_signing_key_can_come_as_pem_text_with_the_same_identity_as_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let generated = crate::keyring::Keyring::load_or_generate(dir.path()).unwrap();
+        let file = dir.path().join("keys").join("signing-key.pem");
+        let pem = std::fs::read_to_string(&file).unwrap();
+
+        let from_text = Settings { signing_key_pem: Some(SecretString::from(pem.clone())), ..Default::default() };
+        assert_eq!(from_text.keyring().unwrap().current().keyid, generated.current().keyid);
+        let text = from_text.redacted_toml();
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
+        assert!(text.contains("signing_key_pem = \"[redacted]\""));
+
+        let both = Settings { signing_key_file: Some(file), ..from_text };
+        assert!(both.keyring().unwrap_err().to_string().contains("not both"));
+
+        let garbage = Settings { signing_key_pem: Some(SecretString::from("nope")), ..Default::default() };
+        let why = garbage.keyring().unwrap_err().to_string();
+        assert!(why.contains("PROVENANCE_SIGNING_KEY_PEM") && why.contains("PKCS#8"), "{why}");
     }
 }

@@ -37,6 +37,8 @@ pub enum KeyringError {
     InvalidPublicKey(String),
     #[error("cannot encode the key: {0}")]
     Encoding(String),
+    #[error("{0}")]
+    Conflict(&'static str),
 }
 
 /// A public key as listed by `GET /v1/keys`.
@@ -117,6 +119,15 @@ impl Keyring {
             .unwrap_or_else(|_| Utc::now())
             .trunc_subsecs(0);
         let info = PublicKeyInfo::of(&signing_key.verifying_key(), valid_from)?;
+        Ok(Self { signing_key, keys: vec![info], current: 0 })
+    }
+
+    /// The keyring of one private key given as PKCS#8 PEM text (`PROVENANCE_SIGNING_KEY_PEM`),
+    /// for platforms that pass secrets as variables rather than files. `source` names where it
+    /// came from in errors.
+    pub fn from_pem(pem: &str, source: &str) -> Result<Self, KeyringError> {
+        let signing_key = parse_signing_key(pem, Path::new(source))?;
+        let info = PublicKeyInfo::of(&signing_key.verifying_key(), Utc::now().trunc_subsecs(0))?;
         Ok(Self { signing_key, keys: vec![info], current: 0 })
     }
 
@@ -220,7 +231,11 @@ fn read_signing_key(path: &Path) -> Result<SigningKey, KeyringError> {
         path: path.to_path_buf(),
         source,
     })?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyringError::Malformed {
+    parse_signing_key(&pem, path)
+}
+
+fn parse_signing_key(pem: &str, path: &Path) -> Result<SigningKey, KeyringError> {
+    SigningKey::from_pkcs8_pem(pem.trim()).map_err(|e| KeyringError::Malformed {
         path: path.to_path_buf(),
         expected: "PKCS#8 PEM Ed25519 private key",
         reason: e.to_string(),

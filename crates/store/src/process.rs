@@ -30,6 +30,48 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Counters of one process that alerts watch with `increase()`, as (name, label, values): a
+/// counter first exported at 1 has no earlier sample, so its first event would go unseen. These
+/// are exported at 0 from the first scrape.
+pub type KnownCounter = (&'static str, Option<(&'static str, &'static [&'static str])>);
+
+/// The API's counters that the shipped alerts and dashboard read.
+pub const API_COUNTERS: &[KnownCounter] = &[
+    ("provenance_analyses_submitted_total", None),
+    ("provenance_overrides_total", None),
+    ("provenance_outbox_publish_failures_total", Some(("topic", &["analysis.jobs"]))),
+];
+
+/// The worker's counters that the shipped alerts and dashboard read.
+pub const WORKER_COUNTERS: &[KnownCounter] = &[
+    ("provenance_decisions_total", Some(("outcome", &["allow", "warn", "block"]))),
+    ("provenance_jobs_dead_lettered_total", None),
+    ("provenance_queue_redeliveries_total", None),
+    ("provenance_stale_jobs_requeued_total", None),
+    ("provenance_webhook_exhausted_total", None),
+];
+
+/// Export `counters` at 0 (once per process; recording 0 changes nothing already counted).
+pub fn export_counters_at_zero(counters: &'static [KnownCounter]) {
+    static DONE: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+    let key = counters.as_ptr() as usize;
+    let mut done = DONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if done.contains(&key) {
+        return;
+    }
+    done.push(key);
+    for (name, labels) in counters {
+        match labels {
+            None => metrics::counter!(*name).increment(0),
+            Some((label, values)) => {
+                for value in *values {
+                    metrics::counter!(*name, *label => *value).increment(0);
+                }
+            }
+        }
+    }
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -58,7 +100,7 @@ fn valid(name: &str, settings: Result<Settings, Box<figment::Error>>) -> Result<
 }
 
 /// The `main` of a service binary: report a bad configuration (exit 2), set up logs and traces
-/// (service name `name`), run `service` until SIGTERM/SIGINT cancels the token it is given,
+/// (service name `name`), install the metrics recorder, run `service` until SIGTERM/SIGINT cancels the token it is given,
 /// export the last spans, and map its result to an exit code (errors are printed with their
 /// causes; exit 1).
 pub async fn run_service<F, Fut, E>(
@@ -82,6 +124,9 @@ where
             return std::process::ExitCode::from(2);
         }
     };
+    // The recorder before any work: until it is installed, metrics go nowhere (a worker would
+    // lose everything it counted before its first scrape).
+    metrics_handle();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {

@@ -124,7 +124,9 @@ pub(crate) async fn accept(
             Submitted::Replayed(a) => (StatusCode::ACCEPTED, a, false, true),
         };
     if status == StatusCode::ACCEPTED && !replayed {
-        metrics::counter!("provenance_analyses_submitted_total").increment(1);
+        if !provenance_core::is_smoke(&new.metadata) {
+            metrics::counter!("provenance_analyses_submitted_total").increment(1);
+        }
         tracing::info!(analysis_id = %analysis.id, lines = new.lines.len(), "analysis accepted");
     }
     let status_url = format!("{}/v1/analysis/{}", state.public_base_url, analysis.id);
