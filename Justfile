@@ -50,3 +50,11 @@ check-grpc:
 # Fuzz the diff parser for SECONDS (nightly + cargo-fuzz, installed if missing).
 fuzz SECONDS="600":
     bash scripts/fuzz.sh {{SECONDS}}
+
+# Static checks of every deploy artifact: images, compose, Helm, Terraform, workflows, monitoring (CI runs it).
+check-deploy:
+    bash scripts/check-deploy.sh
+
+# `provenance smoke` against a deployment, e.g. `just smoke https://provenance.example.com` (PROVENANCE_API_KEY).
+smoke URL="http://127.0.0.1:8080":
+    cargo run -q --release -p provenance -- smoke --base-url {{URL}}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The images and the compose deployments: hadolint on every Dockerfile, and every compose file
+# The images and the compose deployments: hadolint and checkov on every Dockerfile, and every compose file
 # (the root one, the SSH host's and the observability add-on)
 # against the compose specification. The add-on's Prometheus, collector and Grafana
 # provisioning files must parse, and point at files that exist.
@@ -11,6 +11,12 @@ mapfile -t dockerfiles < <(git ls-files --cached --others --exclude-standard '*D
 for f in "${dockerfiles[@]}"; do
   hadolint "$f"
   echo "hadolint: $f"
+  # checkov's Dockerfile policies (non-root user, health checks, no secrets, pinned bases, …).
+  if ! out=$(checkov -f "$f" --framework dockerfile --skip-download --compact --quiet); then
+    echo "$out" >&2
+    exit 1
+  fi
+  sed -n 's/^Passed checks/checkov: &/p' <<<"$out"
 done
 
 mapfile -t composes < <(git ls-files --cached --others --exclude-standard 'docker-compose.yml' 'deploy/compose/**/docker-compose.yml')
