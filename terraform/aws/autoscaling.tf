@@ -3,63 +3,54 @@
 # RunningTaskCount from Container Insights). With several policies the service gets the largest
 # count any of them asks for, and scales in only when all of them allow it.
 
-resource "aws_appautoscaling_target" "api" {
+locals {
+  # The two services' task-count bounds and CPU targets.
+  scaling = {
+    api = {
+      service    = aws_ecs_service.api.name
+      desired    = local.api_desired_count
+      min        = var.api_min_count
+      max        = var.api_max_count
+      cpu_target = var.api_cpu_target
+    }
+    worker = {
+      service    = aws_ecs_service.worker.name
+      desired    = local.worker_desired_count
+      min        = var.worker_min_count
+      max        = var.worker_max_count
+      cpu_target = var.worker_cpu_target
+    }
+  }
+}
+
+resource "aws_appautoscaling_target" "service" {
+  for_each = local.scaling
+
   service_namespace  = "ecs"
   scalable_dimension = "ecs:service:DesiredCount"
-  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.api.name}"
-  min_capacity       = local.api_desired_count
-  max_capacity       = var.services_enabled ? var.api_max_count : 0
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${each.value.service}"
+  min_capacity       = each.value.desired
+  max_capacity       = var.services_enabled ? each.value.max : 0
 
   lifecycle {
     precondition {
-      condition     = var.api_min_count <= var.api_max_count
-      error_message = "api_min_count must not exceed api_max_count."
+      condition     = each.value.min <= each.value.max
+      error_message = "${each.key}_min_count must not exceed ${each.key}_max_count."
     }
   }
 }
 
-resource "aws_appautoscaling_policy" "api_cpu" {
-  name               = "${local.name}-api-cpu"
+resource "aws_appautoscaling_policy" "cpu" {
+  for_each = local.scaling
+
+  name               = "${local.name}-${each.key}-cpu"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.api.service_namespace
-  scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
-  resource_id        = aws_appautoscaling_target.api.resource_id
+  service_namespace  = aws_appautoscaling_target.service[each.key].service_namespace
+  scalable_dimension = aws_appautoscaling_target.service[each.key].scalable_dimension
+  resource_id        = aws_appautoscaling_target.service[each.key].resource_id
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.api_cpu_target
-    scale_out_cooldown = 60
-    scale_in_cooldown  = 300
-
-    predefined_metric_specification {
-      predefined_metric_type = "ECSServiceAverageCPUUtilization"
-    }
-  }
-}
-
-resource "aws_appautoscaling_target" "worker" {
-  service_namespace  = "ecs"
-  scalable_dimension = "ecs:service:DesiredCount"
-  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.worker.name}"
-  min_capacity       = local.worker_desired_count
-  max_capacity       = var.services_enabled ? var.worker_max_count : 0
-
-  lifecycle {
-    precondition {
-      condition     = var.worker_min_count <= var.worker_max_count
-      error_message = "worker_min_count must not exceed worker_max_count."
-    }
-  }
-}
-
-resource "aws_appautoscaling_policy" "worker_cpu" {
-  name               = "${local.name}-worker-cpu"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.worker.service_namespace
-  scalable_dimension = aws_appautoscaling_target.worker.scalable_dimension
-  resource_id        = aws_appautoscaling_target.worker.resource_id
-
-  target_tracking_scaling_policy_configuration {
-    target_value       = var.worker_cpu_target
+    target_value       = each.value.cpu_target
     scale_out_cooldown = 60
     scale_in_cooldown  = 300
 
@@ -72,9 +63,9 @@ resource "aws_appautoscaling_policy" "worker_cpu" {
 resource "aws_appautoscaling_policy" "worker_queue" {
   name               = "${local.name}-worker-queue-backlog"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.worker.service_namespace
-  scalable_dimension = aws_appautoscaling_target.worker.scalable_dimension
-  resource_id        = aws_appautoscaling_target.worker.resource_id
+  service_namespace  = aws_appautoscaling_target.service["worker"].service_namespace
+  scalable_dimension = aws_appautoscaling_target.service["worker"].scalable_dimension
+  resource_id        = aws_appautoscaling_target.service["worker"].resource_id
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.worker_messages_per_task

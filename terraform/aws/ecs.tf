@@ -75,72 +75,10 @@ locals {
 # API
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_ecs_task_definition" "api" {
-  family                   = "${local.name}-api"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.api_cpu
-  memory                   = var.api_memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-
-  runtime_platform {
-    operating_system_family = "LINUX"
-    cpu_architecture        = var.cpu_architecture
-  }
-
-  volume {
-    name = "data"
-
-    efs_volume_configuration {
-      file_system_id     = aws_efs_file_system.data.id
-      transit_encryption = "ENABLED"
-
-      authorization_config {
-        access_point_id = aws_efs_access_point.data.id
-        iam             = "ENABLED"
-      }
-    }
-  }
-
-  container_definitions = jsonencode([
-    merge(local.pull_credentials, {
-      name                   = "api"
-      image                  = var.api_image
-      essential              = true
-      user                   = "65532:65532"
-      readonlyRootFilesystem = true
-      stopTimeout            = 30
-      portMappings = [
-        { name = "http", containerPort = 8080, protocol = "tcp", appProtocol = "http" },
-      ]
-      environment = concat(local.service_environment, [
-        { name = "PROVENANCE_HTTP_LISTEN", value = "0.0.0.0:8080" },
-        { name = "PROVENANCE_WORKER_GRPC_URL", value = local.worker_grpc_url },
-      ])
-      secrets = concat(local.service_secrets, [
-        { name = "PROVENANCE_BOOTSTRAP_ADMIN_KEY", valueFrom = aws_secretsmanager_secret.this["bootstrap-admin-key"].arn },
-      ])
-      mountPoints = local.data_mount
-      healthCheck = {
-        command     = ["CMD", "/usr/local/bin/provenance-api", "healthcheck"]
-        interval    = 10
-        timeout     = 5
-        retries     = 3
-        startPeriod = 30
-      }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options   = local.log_options["api"]
-      }
-    }),
-  ])
-}
-
 resource "aws_ecs_service" "api" {
   name                               = "api"
   cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.api.arn
+  task_definition                    = aws_ecs_task_definition.this["api"].arn
   desired_count                      = local.api_desired_count
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
@@ -190,70 +128,10 @@ resource "aws_ecs_service" "api" {
 # Worker
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_ecs_task_definition" "worker" {
-  family                   = "${local.name}-worker"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.worker_cpu
-  memory                   = var.worker_memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-
-  runtime_platform {
-    operating_system_family = "LINUX"
-    cpu_architecture        = var.cpu_architecture
-  }
-
-  volume {
-    name = "data"
-
-    efs_volume_configuration {
-      file_system_id     = aws_efs_file_system.data.id
-      transit_encryption = "ENABLED"
-
-      authorization_config {
-        access_point_id = aws_efs_access_point.data.id
-        iam             = "ENABLED"
-      }
-    }
-  }
-
-  container_definitions = jsonencode([
-    merge(local.pull_credentials, {
-      name                   = "worker"
-      image                  = var.worker_image
-      essential              = true
-      user                   = "65532:65532"
-      readonlyRootFilesystem = true
-      stopTimeout            = 60
-      portMappings = [
-        { name = "grpc", containerPort = 9090, protocol = "tcp", appProtocol = "grpc" },
-      ]
-      environment = concat(local.service_environment, [
-        { name = "PROVENANCE_WORKER__HEALTH_LISTEN", value = "0.0.0.0:9090" },
-        { name = "PROVENANCE_WORKER__CONCURRENCY", value = tostring(var.worker_concurrency) },
-      ])
-      secrets     = local.service_secrets
-      mountPoints = local.data_mount
-      healthCheck = {
-        command     = ["CMD", "/usr/local/bin/provenance-worker", "healthcheck"]
-        interval    = 10
-        timeout     = 5
-        retries     = 3
-        startPeriod = 30
-      }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options   = local.log_options["worker"]
-      }
-    }),
-  ])
-}
-
 resource "aws_ecs_service" "worker" {
   name                               = "worker"
   cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.worker.arn
+  task_definition                    = aws_ecs_task_definition.this["worker"].arn
   desired_count                      = local.worker_desired_count
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
@@ -305,57 +183,115 @@ resource "aws_ecs_service" "worker" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# One-shot tasks (run with `aws ecs run-task`; commands in the outputs)
+# Task definitions: the two services, and two one-shot tasks run with `aws ecs run-task`
+# (commands in the outputs)
 # ---------------------------------------------------------------------------------------------
 
-# `provenance-api migrate`: applies the schema and exits 0. Idempotent; the services refuse to
-# start on a schema older than their release, and accept a newer one.
-resource "aws_ecs_task_definition" "migrate" {
-  family                   = "${local.name}-migrate"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = 256
-  memory                   = 512
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
+locals {
+  # What every container shares: non-root, read-only root filesystem, pull credentials.
+  container_defaults = merge(local.pull_credentials, {
+    essential              = true
+    user                   = "65532:65532"
+    readonlyRootFilesystem = true
+  })
 
-  runtime_platform {
-    operating_system_family = "LINUX"
-    cpu_architecture        = var.cpu_architecture
+  health_check_timing = { interval = 10, timeout = 5, retries = 3, startPeriod = 30 }
+
+  # Per task: its size, whether it mounts the shared data dir, and its one container (JSON).
+  tasks = {
+    api = {
+      cpu    = var.api_cpu
+      memory = var.api_memory
+      data   = true
+      container = jsonencode(merge(local.container_defaults, {
+        name        = "api"
+        image       = var.api_image
+        stopTimeout = 30
+        portMappings = [
+          { name = "http", containerPort = 8080, protocol = "tcp", appProtocol = "http" },
+        ]
+        environment = concat(local.service_environment, [
+          { name = "PROVENANCE_HTTP_LISTEN", value = "0.0.0.0:8080" },
+          { name = "PROVENANCE_WORKER_GRPC_URL", value = local.worker_grpc_url },
+        ])
+        secrets = concat(local.service_secrets, [
+          { name = "PROVENANCE_BOOTSTRAP_ADMIN_KEY", valueFrom = aws_secretsmanager_secret.this["bootstrap-admin-key"].arn },
+        ])
+        mountPoints      = local.data_mount
+        healthCheck      = merge(local.health_check_timing, { command = ["CMD", "/usr/local/bin/provenance-api", "healthcheck"] })
+        logConfiguration = { logDriver = "awslogs", options = local.log_options["api"] }
+      }))
+    }
+    worker = {
+      cpu    = var.worker_cpu
+      memory = var.worker_memory
+      data   = true
+      container = jsonencode(merge(local.container_defaults, {
+        name        = "worker"
+        image       = var.worker_image
+        stopTimeout = 60
+        portMappings = [
+          { name = "grpc", containerPort = 9090, protocol = "tcp", appProtocol = "grpc" },
+        ]
+        environment = concat(local.service_environment, [
+          { name = "PROVENANCE_WORKER__HEALTH_LISTEN", value = "0.0.0.0:9090" },
+          { name = "PROVENANCE_WORKER__CONCURRENCY", value = tostring(var.worker_concurrency) },
+        ])
+        secrets          = local.service_secrets
+        mountPoints      = local.data_mount
+        healthCheck      = merge(local.health_check_timing, { command = ["CMD", "/usr/local/bin/provenance-worker", "healthcheck"] })
+        logConfiguration = { logDriver = "awslogs", options = local.log_options["worker"] }
+      }))
+    }
+    # `provenance-api migrate`: applies the schema and exits 0. Idempotent; the services refuse to
+    # start on a schema older than their release, and accept a newer one.
+    migrate = {
+      cpu    = 256
+      memory = 512
+      data   = false
+      container = jsonencode(merge(local.container_defaults, {
+        name    = "migrate"
+        image   = coalesce(var.migrate_image, var.api_image)
+        command = ["migrate"]
+        environment = [
+          { name = "PROVENANCE_LOG_FORMAT", value = "json" },
+          { name = "RUST_LOG", value = var.rust_log },
+        ]
+        secrets = [
+          { name = "PROVENANCE_DATABASE_URL", valueFrom = aws_secretsmanager_secret.this["database-url"].arn },
+        ]
+        logConfiguration = { logDriver = "awslogs", options = merge(local.log_options["jobs"], { awslogs-stream-prefix = "migrate" }) }
+      }))
+    }
+    # `provenance keys show --pem` on the shared data dir: creates the Ed25519 signing key if there
+    # is none yet (before any service starts, so that no two tasks race to create it) and prints
+    # the current public key (PEM) to the log. Run it again any time to read the public key.
+    keys = {
+      cpu    = 256
+      memory = 512
+      data   = true
+      container = jsonencode(merge(local.container_defaults, {
+        name    = "keys"
+        image   = var.cli_image
+        command = ["keys", "show", "--pem"]
+        environment = [
+          { name = "PROVENANCE_DATA_DIR", value = local.data_dir },
+        ]
+        mountPoints      = local.data_mount
+        logConfiguration = { logDriver = "awslogs", options = merge(local.log_options["jobs"], { awslogs-stream-prefix = "keys" }) }
+      }))
+    }
   }
-
-  container_definitions = jsonencode([
-    merge(local.pull_credentials, {
-      name                   = "migrate"
-      image                  = coalesce(var.migrate_image, var.api_image)
-      essential              = true
-      user                   = "65532:65532"
-      readonlyRootFilesystem = true
-      command                = ["migrate"]
-      environment = [
-        { name = "PROVENANCE_LOG_FORMAT", value = "json" },
-        { name = "RUST_LOG", value = var.rust_log },
-      ]
-      secrets = [
-        { name = "PROVENANCE_DATABASE_URL", valueFrom = aws_secretsmanager_secret.this["database-url"].arn },
-      ]
-      logConfiguration = {
-        logDriver = "awslogs"
-        options   = merge(local.log_options["jobs"], { awslogs-stream-prefix = "migrate" })
-      }
-    }),
-  ])
 }
 
-# `provenance keys show --pem` on the shared data dir: creates the Ed25519 signing key if there is
-# none yet (before any service starts, so that no two tasks race to create it) and prints the
-# current public key (PEM) to the log. Run it again any time to read the public key.
-resource "aws_ecs_task_definition" "keys" {
-  family                   = "${local.name}-keys"
+resource "aws_ecs_task_definition" "this" {
+  for_each = local.tasks
+
+  family                   = "${local.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = 256
-  memory                   = 512
+  cpu                      = each.value.cpu
+  memory                   = each.value.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
 
@@ -364,36 +300,24 @@ resource "aws_ecs_task_definition" "keys" {
     cpu_architecture        = var.cpu_architecture
   }
 
-  volume {
-    name = "data"
+  # The shared data dir (signing keys): an encrypted EFS access point, IAM-authorized.
+  dynamic "volume" {
+    for_each = each.value.data ? ["data"] : []
 
-    efs_volume_configuration {
-      file_system_id     = aws_efs_file_system.data.id
-      transit_encryption = "ENABLED"
+    content {
+      name = volume.value
 
-      authorization_config {
-        access_point_id = aws_efs_access_point.data.id
-        iam             = "ENABLED"
+      efs_volume_configuration {
+        file_system_id     = aws_efs_file_system.data.id
+        transit_encryption = "ENABLED"
+
+        authorization_config {
+          access_point_id = aws_efs_access_point.data.id
+          iam             = "ENABLED"
+        }
       }
     }
   }
 
-  container_definitions = jsonencode([
-    merge(local.pull_credentials, {
-      name                   = "keys"
-      image                  = var.cli_image
-      essential              = true
-      user                   = "65532:65532"
-      readonlyRootFilesystem = true
-      command                = ["keys", "show", "--pem"]
-      environment = [
-        { name = "PROVENANCE_DATA_DIR", value = local.data_dir },
-      ]
-      mountPoints = local.data_mount
-      logConfiguration = {
-        logDriver = "awslogs"
-        options   = merge(local.log_options["jobs"], { awslogs-stream-prefix = "keys" })
-      }
-    }),
-  ])
+  container_definitions = "[${each.value.container}]"
 }

@@ -2,9 +2,9 @@ locals {
   run_task_network = "awsvpcConfiguration={subnets=[${join(",", aws_subnet.private[*].id)}],securityGroups=[${aws_security_group.jobs.id}],assignPublicIp=DISABLED}"
 
   one_shot_tasks = {
-    migrate = { definition = aws_ecs_task_definition.migrate.arn, container = "migrate", command = [] }
-    keys    = { definition = aws_ecs_task_definition.keys.arn, container = "keys", command = [] }
-    rotate  = { definition = aws_ecs_task_definition.keys.arn, container = "keys", command = ["keys", "rotate"] }
+    migrate = { definition = aws_ecs_task_definition.this["migrate"].arn, container = "migrate", command = [] }
+    keys    = { definition = aws_ecs_task_definition.this["keys"].arn, container = "keys", command = [] }
+    rotate  = { definition = aws_ecs_task_definition.this["keys"].arn, container = "keys", command = ["keys", "rotate"] }
   }
 
   # Run a one-shot task, wait for it to stop and fail unless its container exited 0.
@@ -71,10 +71,10 @@ output "ecs_service_names" {
 output "task_definition_arns" {
   description = "Task definition ARNs (with revision) in use, by role: note them before a rollout to roll back by hand."
   value = {
-    api     = aws_ecs_task_definition.api.arn
-    worker  = aws_ecs_task_definition.worker.arn
-    migrate = aws_ecs_task_definition.migrate.arn
-    keys    = aws_ecs_task_definition.keys.arn
+    api     = aws_ecs_task_definition.this["api"].arn
+    worker  = aws_ecs_task_definition.this["worker"].arn
+    migrate = aws_ecs_task_definition.this["migrate"].arn
+    keys    = aws_ecs_task_definition.this["keys"].arn
   }
 }
 
