@@ -8,6 +8,12 @@ set -euo pipefail
 tools_root="${PROVENANCE_TOOLS_DIR:-$HOME/.cache/provenance-tools}"
 venv="$tools_root/venv"
 bin="$tools_root/bin"
+
+# Already set up by the script that runs this one (check-deploy.sh before each check).
+if [ "${PROVENANCE_DEPLOY_TOOLS_READY:-}" = "$tools_root" ]; then
+  export PATH="$bin:$venv/bin:$PATH"
+  return 0
+fi
 mkdir -p "$bin"
 
 if ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then python3 -m venv "$venv"; fi
@@ -36,5 +42,6 @@ if [ ! -x "$bin/helm" ] || [ ! -x "$bin/kubectl" ] || [ "$(cat "$bin/.layer-vers
 fi
 
 export PATH="$bin:$venv/bin:$PATH"
+export PROVENANCE_DEPLOY_TOOLS_READY="$tools_root"
 # checkov and kubernetes-validate stay offline: no version check, no telemetry, no API key.
 export CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false BC_SKIP_MAPPING=TRUE CKV_IGNORE_HIDDEN_DIRECTORIES=false

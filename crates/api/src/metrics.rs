@@ -13,9 +13,12 @@ use provenance_store::topics;
 
 use crate::state::AppState;
 
-/// The process-wide recorder (shared with the worker binary's metrics endpoint).
+/// The process-wide recorder (shared with the worker binary's metrics endpoint), with the API's
+/// alerted counters exported from the first scrape.
 pub fn handle() -> PrometheusHandle {
-    provenance_store::process::metrics_handle()
+    let handle = provenance_store::process::metrics_handle();
+    provenance_store::process::export_counters_at_zero(provenance_store::process::API_COUNTERS);
+    handle
 }
 
 /// Count and time every request by method, route template and status.
@@ -58,6 +61,5 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(depth) = state.store.outbox_depth(topics::ANALYSIS_JOBS).await {
         metrics::gauge!("provenance_queue_depth", "queue" => topics::ANALYSIS_JOBS).set(depth as f64);
     }
-    provenance_store::process::export_counters_at_zero(provenance_store::process::API_COUNTERS);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -201,8 +201,9 @@ struct Run {
     base: String,
     token: Option<String>,
     checks: Vec<Check>,
-    /// (API responses seen, how many were 404), for `route_mismatch`.
-    responses: (u32, u32),
+    /// API responses seen, and how many were 404: all of them means `route_mismatch`.
+    answered: u32,
+    not_found: u32,
     first_hint: Option<Hint>,
 }
 
@@ -225,10 +226,8 @@ impl Run {
         let status = response.status();
         let request_id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = response.bytes().await.map_err(|e| error_chain(&e))?.to_vec();
-        self.responses.0 += 1;
-        if status == StatusCode::NOT_FOUND {
-            self.responses.1 += 1;
-        }
+        self.answered += 1;
+        self.not_found += u32::from(status == StatusCode::NOT_FOUND);
         Ok(Answer { status, request_id, body })
     }
 
@@ -248,6 +247,22 @@ impl Run {
                 let hint = hint_for_status(answer.status);
                 let detail = format!("expected {expected}, got {}: {}", answer.status, answer.summary());
                 self.fail(name, started, Some(answer), detail, hint);
+            }
+        }
+    }
+
+    /// The answer if it is a 200; otherwise the check is recorded as failed, and `None`.
+    fn ok<'a>(
+        &mut self,
+        name: &'static str,
+        started: Instant,
+        result: &'a Result<Answer, String>,
+    ) -> Option<&'a Answer> {
+        match result {
+            Ok(answer) if answer.status == StatusCode::OK => Some(answer),
+            _ => {
+                self.fail_call(name, started, result, "200");
+                None
             }
         }
     }
@@ -326,7 +341,8 @@ pub async fn smoke(base_url: &str, api_key: Option<&str>, repo: &str, budget: Du
         base: base_url.trim_end_matches('/').to_string(),
         token: api_key.map(str::to_string),
         checks: Vec::new(),
-        responses: (0, 0),
+        answered: 0,
+        not_found: 0,
         first_hint: None,
     };
 
@@ -362,7 +378,7 @@ pub async fn smoke(base_url: &str, api_key: Option<&str>, repo: &str, budget: Du
 
     let passed = run.checks.iter().all(|c| c.status != CheckStatus::Failed);
     // Everything 404 says more than the first failure does: the URL is not a Provenance API.
-    let all_404 = run.responses.0 > 0 && run.responses.0 == run.responses.1;
+    let all_404 = run.answered > 0 && run.answered == run.not_found;
     let hint = if passed {
         None
     } else if all_404 {
@@ -405,14 +421,7 @@ async fn health(run: &mut Run) {
 async fn published_keys(run: &mut Run) -> Option<Vec<VerifyingKey>> {
     let t = Instant::now();
     let answer = run.call(Method::GET, "/v1/keys", None, REQUEST_TIMEOUT).await;
-    let Ok(a) = &answer else {
-        run.fail_call("keys", t, &answer, "200");
-        return None;
-    };
-    if a.status != StatusCode::OK {
-        run.fail_call("keys", t, &answer, "200");
-        return None;
-    }
+    let a = run.ok("keys", t, &answer)?;
     let parsed: Option<Vec<VerifyingKey>> = a.json().and_then(|doc| {
         doc["keys"].as_array().map(|keys| {
             keys.iter()
@@ -440,16 +449,9 @@ async fn auth(run: &mut Run) -> bool {
         return false;
     }
     let answer = run.call(Method::GET, "/v1/analyses?limit=1", None, REQUEST_TIMEOUT).await;
-    match &answer {
-        Ok(a) if a.status == StatusCode::OK => {
-            run.pass("auth", t, Some(a), "the key reads analyses".into());
-            true
-        }
-        _ => {
-            run.fail_call("auth", t, &answer, "200");
-            false
-        }
-    }
+    let Some(a) = run.ok("auth", t, &answer) else { return false };
+    run.pass("auth", t, Some(a), "the key reads analyses".into());
+    true
 }
 
 /// Synchronous detection on a snippet every rule set flags.
@@ -457,10 +459,7 @@ async fn detect(run: &mut Run) {
     let t = Instant::now();
     let body = json!({"path": "smoke/orders.py", "language": "python", "content": format!("{SNIPPET}\n")});
     let answer = run.call(Method::POST, "/v1/detect", Some(&body), REQUEST_TIMEOUT).await;
-    let Ok(a) = &answer else { return run.fail_call("detect", t, &answer, "200") };
-    if a.status != StatusCode::OK {
-        return run.fail_call("detect", t, &answer, "200");
-    }
+    let Some(a) = run.ok("detect", t, &answer) else { return };
     let findings = a.json().and_then(|v| v["findings"].as_array().cloned()).unwrap_or_default();
     match findings.first() {
         Some(f) => {
@@ -520,14 +519,7 @@ async fn wait_decided(run: &mut Run, id: &str, budget: Duration) -> bool {
     loop {
         let path = format!("/v1/analysis/{id}?wait={LONG_POLL_SECONDS}");
         let answer = run.call(Method::GET, &path, None, REQUEST_TIMEOUT + Duration::from_secs(LONG_POLL_SECONDS)).await;
-        let Ok(a) = &answer else {
-            run.fail_call("analysis", t, &answer, "200");
-            return false;
-        };
-        if a.status != StatusCode::OK {
-            run.fail_call("analysis", t, &answer, "200");
-            return false;
-        }
+        let Some(a) = run.ok("analysis", t, &answer) else { return false };
         let analysis = a.json().unwrap_or_default();
         let status = analysis["status"].as_str().unwrap_or("?").to_string();
         match status.as_str() {
@@ -567,14 +559,7 @@ async fn decision(run: &mut Run, id: &str) {
 async fn bundle(run: &mut Run, id: &str, keys: Option<&[VerifyingKey]>, repo: &str, sha: &str) -> Option<String> {
     let t = Instant::now();
     let answer = run.call(Method::GET, &format!("/v1/analysis/{id}/bundle"), None, REQUEST_TIMEOUT).await;
-    let Ok(a) = &answer else {
-        run.fail_call("bundle", t, &answer, "200");
-        return None;
-    };
-    if a.status != StatusCode::OK {
-        run.fail_call("bundle", t, &answer, "200");
-        return None;
-    }
+    let a = run.ok("bundle", t, &answer)?;
     let Some(keys) = keys else {
         run.fail("bundle", t, Some(a), "no published key to verify with".into(), Hint::BundleInvalid);
         return None;
@@ -610,10 +595,7 @@ async fn bundle(run: &mut Run, id: &str, keys: Option<&[VerifyingKey]>, repo: &s
 async fn sarif(run: &mut Run, id: &str, signed_digest: Option<&str>) {
     let t = Instant::now();
     let answer = run.call(Method::GET, &format!("/v1/analysis/{id}/sarif"), None, REQUEST_TIMEOUT).await;
-    let Ok(a) = &answer else { return run.fail_call("sarif", t, &answer, "200") };
-    if a.status != StatusCode::OK {
-        return run.fail_call("sarif", t, &answer, "200");
-    }
+    let Some(a) = run.ok("sarif", t, &answer) else { return };
     let digest = sha256_hex(&a.body);
     if let Some(signed) = signed_digest
         && !signed.eq_ignore_ascii_case(&digest)

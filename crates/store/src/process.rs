@@ -51,15 +51,9 @@ pub const WORKER_COUNTERS: &[KnownCounter] = &[
     ("provenance_webhook_exhausted_total", None),
 ];
 
-/// Export `counters` at 0 (once per process; recording 0 changes nothing already counted).
-pub fn export_counters_at_zero(counters: &'static [KnownCounter]) {
-    static DONE: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-    let key = counters.as_ptr() as usize;
-    let mut done = DONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if done.contains(&key) {
-        return;
-    }
-    done.push(key);
+/// Export `counters` at 0. Recording 0 changes nothing already counted, so a second call (several
+/// apps in one process) is harmless.
+pub fn export_counters_at_zero(counters: &[KnownCounter]) {
     for (name, labels) in counters {
         match labels {
             None => metrics::counter!(*name).increment(0),

@@ -39,7 +39,5 @@ async fn ready(State(s): State<HealthState>) -> impl IntoResponse {
 }
 
 async fn metrics() -> impl IntoResponse {
-    let handle = provenance_store::process::metrics_handle();
-    provenance_store::process::export_counters_at_zero(provenance_store::process::WORKER_COUNTERS);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], provenance_store::process::metrics_handle().render())
 }

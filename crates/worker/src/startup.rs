@@ -27,6 +27,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         format!("opening the database {}", provenance_store::config::redact_url(&settings.database_url()))
     })?;
     let keyring = settings.keyring().context("loading the signing keys")?;
+    provenance_store::process::export_counters_at_zero(provenance_store::process::WORKER_COUNTERS);
 
     let w = &settings.worker;
     let pipeline = Arc::new(Pipeline {
